@@ -1,0 +1,53 @@
+package dev.understudy.ops.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import java.util.SplittableRandom;
+
+/**
+ * Seeded, thread-confined source of dropout masks. libtorch's dropout draws from a process-global
+ * generator, so two trainers on two Spark task threads would interleave draws and lose
+ * reproducibility; masks are therefore drawn on the JVM side from a {@link SplittableRandom} that
+ * the trainer seeds from (seed, step, micro-batch). Each 64-bit draw yields four 16-bit uniforms,
+ * so the keep probability is quantised to 1/65536 and the survivors are scaled by the exact
+ * inverse of that quantised keep probability (the expectation is preserved exactly).
+ */
+public final class DropoutRng {
+    private final SplittableRandom random;
+
+    public DropoutRng(long seed) {
+        this.random = new SplittableRandom(seed);
+    }
+
+    /** Returns {@code x} itself when {@code p == 0}, else {@code x * mask / keep} with a fresh mask. */
+    public NDArray apply(NDArray x, double p) {
+        if (p <= 0) {
+            return x;
+        }
+        int threshold = (int) Math.round(p * 65536.0); // drop when u16 < threshold
+        if (threshold == 0) {
+            return x;
+        }
+        double keep = (65536.0 - threshold) / 65536.0;
+        float scale = (float) (1.0 / keep);
+        int n = Math.toIntExact(x.size());
+        float[] mask = new float[n];
+        int i = 0;
+        while (i < n) {
+            long bits = random.nextLong();
+            for (int k = 0; k < 4 && i < n; k++, i++) {
+                int u = (int) ((bits >>> (16 * k)) & 0xFFFF);
+                mask[i] = u < threshold ? 0f : scale;
+            }
+        }
+        NDArray m = x.getManager().create(mask, x.getShape());
+        if (x.getDataType() != DataType.FLOAT32) {
+            NDArray cast = m.toType(x.getDataType(), false);
+            m.close();
+            m = cast;
+        }
+        NDArray out = x.mul(m);
+        m.close();
+        return out;
+    }
+}
