@@ -680,21 +680,36 @@ public final class DecoderModel implements AutoCloseable {
             }
             cache.put(layer, k, v);
         }
+        return groupedAttention(q, k, v, mask, config.numKvHeads(), dropout, config.attnDropout());
+    }
+
+    /**
+     * Scaled dot-product attention with grouped-query heads. Query head {@code h} reads key/value
+     * head {@code h / (H / KV)}, as in HF's {@code repeat_kv}; instead of materialising repeated
+     * keys, the queries of one group are folded into the sequence axis.
+     *
+     * @param q {@code (B, H, T, hd)} queries
+     * @param k {@code (B, KV, S, hd)} keys
+     * @param v {@code (B, KV, S, hd)} values
+     * @param mask additive {@code (B|1, 1, T, S)}
+     * @return {@code (B, T, H * hd)}
+     */
+    static NDArray groupedAttention(
+            NDArray q, NDArray k, NDArray v, NDArray mask, int kvHeads, DropoutRng dropout, double attnDropout) {
         long b = q.getShape().get(0);
+        long h = q.getShape().get(1);
         long t = q.getShape().get(2);
-        long total = k.getShape().get(2);
-        int h = config.numHeads();
-        int kvh = config.numKvHeads();
-        int hd = config.headDim();
-        int group = h / kvh;
-        NDArray qs = q.mul(1.0 / Math.sqrt(hd)).reshape(b, kvh, group * t, hd); // (B, KV, G*T, hd)
-        NDArray scores = qs.matMul(k.transpose(0, 1, 3, 2)).reshape(b, h, t, total); // (B, H, T, total)
+        long hd = q.getShape().get(3);
+        long s = k.getShape().get(2);
+        long group = h / kvHeads;
+        NDArray qs = q.mul(1.0 / Math.sqrt(hd)).reshape(b, kvHeads, group * t, hd); // (B, KV, G*T, hd)
+        NDArray scores = qs.matMul(k.transpose(0, 1, 3, 2)).reshape(b, h, t, s); // (B, H, T, S)
         NDArray probs = scores.add(mask).softmax(-1);
         if (dropout != null) {
-            probs = dropout.apply(probs, config.attnDropout());
+            probs = dropout.apply(probs, attnDropout);
         }
-        NDArray ctx = probs.reshape(b, kvh, group * t, total).matMul(v); // (B, KV, G*T, hd)
-        return ctx.reshape(b, h, t, hd).transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd); // (B, T, H*hd)
+        NDArray ctx = probs.reshape(b, kvHeads, group * t, s).matMul(v); // (B, KV, G*T, hd)
+        return ctx.reshape(b, h, t, hd).transpose(0, 2, 1, 3).reshape(b, t, h * hd); // (B, T, H*hd)
     }
 
     @Override
