@@ -27,7 +27,8 @@ Step: forward on a fixed random batch of token ids [B, T] (seeded) + next-token
 FLOP formula (shared with the Java benchmark; printed with the results):
   N_mm  = L*(4*d*d + 3*d*I) + d*V  + N_lora
           (weights of the attention projections, the MLP and lm_head)
-  N_lora = L * sum over the 7 adapted modules of 2*r*(in+out)
+  N_lora = L * sum over the 7 adapted modules of r*(in+out)
+          (the LoRA factors' weights: A is r x in, B is out x r)
           (q,k,v,o: in=out=d; gate,up: in=d,out=I; down: in=I,out=d)
   F     = 2*N_mm + 4*L*T*d          forward FLOPs per token
                                     (4*L*T*d = q@k^T and p@v, full T, no causal halving)
@@ -91,8 +92,8 @@ def intermediate_size(d):
 
 
 def lora_mm_weights(d, inter, layers, r=LORA_RANK):
-    """LoRA contribution to N_mm: per layer sum of 2*r*(in+out) over the 7 adapted modules."""
-    per_layer = 4 * 2 * r * (d + d) + 2 * 2 * r * (d + inter) + 2 * r * (inter + d)
+    """LoRA contribution to N_mm: per layer sum of r*(in+out) (A: r x in, B: out x r) over the 7 adapted modules."""
+    per_layer = 4 * r * (d + d) + 2 * r * (d + inter) + r * (inter + d)
     return layers * per_layer
 
 
