@@ -73,8 +73,8 @@ public final class ModelLogitSource implements LogitSource {
             boolean grad = Ops.isGradMode();
             Ops.setGradMode(false);
             try (NDScope ignored = new NDScope(); NDManager m = manager.newSubManager()) {
-                NDArray idArr = m.create(ids, new Shape(batch, t));
-                NDArray maskArr = m.create(mask, new Shape(batch, total));
+                NDArray idArr = Ops.fromLongs(m, ids, new Shape(batch, t));
+                NDArray maskArr = Ops.fromLongs(m, mask, new Shape(batch, total));
                 NDArray logits = model.forward(idArr, maskArr, null, cache, adapter, null); // (B, t, V)
                 NDArray lastPos = logits.get(":, -1, :").toType(DataType.FLOAT32, false); // (B, V)
                 float[] flat = lastPos.toFloatArray();

@@ -193,7 +193,7 @@ public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
         }
         NDArray in = dropout == null ? x : dropout.apply(x, config.dropout());
         NDArray low = Ops.linear(in, fa, null); // (..., r)
-        return Ops.linear(low, b.get(module), null).mul(scale); // (..., out)
+        return Ops.mul(Ops.linear(low, b.get(module), null), scale); // (..., out)
     }
 
     /**

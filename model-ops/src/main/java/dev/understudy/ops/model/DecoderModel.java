@@ -522,7 +522,7 @@ public final class DecoderModel implements AutoCloseable {
         NDArray pos = positionIds;
         if (pos == null) {
             if (attentionMask != null) {
-                NDArray cum = attentionMask.toType(DataType.INT64, false).cumSum(1).sub(1).maximum(0); // (B, total)
+                NDArray cum = Ops.maximum(Ops.add(attentionMask.toType(DataType.INT64, false).cumSum(1), -1), 0); // (B, total)
                 pos = cum.get(":, " + past + ":");
             } else {
                 pos = m.arange(past, (int) total, 1, DataType.INT64).reshape(1, t).repeat(0, b);
@@ -570,11 +570,11 @@ public final class DecoderModel implements AutoCloseable {
         NDArray k = m.arange(0, (int) total, 1, DataType.INT64).reshape(1, total); // (1, total)
         NDArray allowed = k.lte(q).reshape(1, 1, t, total); // (1, 1, T, total)
         if (padMask != null) {
-            NDArray keyOk = padMask.toType(DataType.INT64, false).gt(0).reshape(b, 1, 1, total);
+            NDArray keyOk = Ops.neq(padMask.toType(DataType.INT64, false), 0).reshape(b, 1, 1, total);
             allowed = allowed.logicalAnd(keyOk); // (B, 1, T, total)
         }
         // A large finite negative (not -inf) keeps fully padded query rows finite.
-        return allowed.toType(dtype, false).sub(1).mul(1e9); // 0 where allowed, -1e9 elsewhere
+        return Ops.mul(Ops.add(allowed.toType(dtype, false), -1), 1e9); // 0 where allowed, -1e9 elsewhere
     }
 
     private NDArray proj(String module, NDArray x, ModuleAdapter adapter, DropoutRng dropout) {
@@ -702,7 +702,7 @@ public final class DecoderModel implements AutoCloseable {
         long hd = q.getShape().get(3);
         long s = k.getShape().get(2);
         long group = h / kvHeads;
-        NDArray qs = q.mul(1.0 / Math.sqrt(hd)).reshape(b, kvHeads, group * t, hd); // (B, KV, G*T, hd)
+        NDArray qs = Ops.mul(q, 1.0 / Math.sqrt(hd)).reshape(b, kvHeads, group * t, hd); // (B, KV, G*T, hd)
         NDArray scores = qs.matMul(k.transpose(0, 1, 3, 2)).reshape(b, h, t, s); // (B, H, T, S)
         NDArray probs = scores.add(mask).softmax(-1);
         if (dropout != null) {

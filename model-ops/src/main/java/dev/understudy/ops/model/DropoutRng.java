@@ -11,6 +11,9 @@ import java.util.SplittableRandom;
  * the trainer seeds from (seed, step, micro-batch). Each 64-bit draw yields four 16-bit uniforms,
  * so the keep probability is quantised to 1/65536 and the survivors are scaled by the exact
  * inverse of that quantised keep probability (the expectation is preserved exactly).
+ *
+ * <p>The keep flags are staged through {@link Ops#fromBytes} into torch-owned memory, so masks
+ * cause no direct-memory churn and the autograd graph can keep the mask after its handle closes.
  */
 public final class DropoutRng {
     private final SplittableRandom random;
@@ -29,25 +32,22 @@ public final class DropoutRng {
             return x;
         }
         double keep = (65536.0 - threshold) / 65536.0;
-        float scale = (float) (1.0 / keep);
         int n = Math.toIntExact(x.size());
-        float[] mask = new float[n];
-        int i = 0;
-        while (i < n) {
-            long bits = random.nextLong();
-            for (int k = 0; k < 4 && i < n; k++, i++) {
-                int u = (int) ((bits >>> (16 * k)) & 0xFFFF);
-                mask[i] = u < threshold ? 0f : scale;
+        NDArray flags = Ops.fromBytes(x.getManager(), n, x.getShape(), buf -> {
+            int i = 0;
+            while (i < n) {
+                long bits = random.nextLong();
+                for (int k = 0; k < 4 && i < n; k++, i++) {
+                    int u = (int) ((bits >>> (16 * k)) & 0xFFFF);
+                    buf.put(i, u < threshold ? (byte) 0 : (byte) 1);
+                }
             }
-        }
-        NDArray m = x.getManager().create(mask, x.getShape());
-        if (x.getDataType() != DataType.FLOAT32) {
-            NDArray cast = m.toType(x.getDataType(), false);
-            m.close();
-            m = cast;
-        }
-        NDArray out = x.mul(m);
-        m.close();
+        });
+        NDArray mask = flags.toType(x.getDataType(), false);
+        flags.close();
+        Ops.muli(mask, 1.0 / keep);
+        NDArray out = x.mul(mask);
+        mask.close(); // drops only this handle; the autograd graph keeps its own reference
         return out;
     }
 }

@@ -73,24 +73,25 @@ public final class AdamW implements AutoCloseable {
                 NDArray p = params.get(i);
                 try (NDArray g = p.getGradient()) {
                     if (weightDecay != 0) {
-                        p.muli(1 - lr * weightDecay);
+                        Ops.muli(p, 1 - lr * weightDecay);
                     }
                     NDArray mi = m.get(i);
                     NDArray vi = v.get(i);
-                    mi.muli(beta1);
-                    try (NDArray gs = g.mul(1 - beta1)) {
+                    Ops.muli(mi, beta1);
+                    try (NDArray gs = Ops.mul(g, 1 - beta1)) {
                         mi.addi(gs);
                     }
-                    vi.muli(beta2);
+                    Ops.muli(vi, beta2);
                     try (NDArray g2 = g.square()) {
-                        g2.muli(1 - beta2);
+                        Ops.muli(g2, 1 - beta2);
                         vi.addi(g2);
                     }
                     // denom = sqrt(v) / sqrt(bc2) + eps, as torch computes it
                     try (NDArray denom = vi.sqrt()) {
-                        denom.divi(sqrtBc2).addi(eps);
+                        Ops.divi(denom, sqrtBc2);
+                        Ops.addi(denom, eps);
                         try (NDArray upd = mi.div(denom)) {
-                            upd.muli(stepSize);
+                            Ops.muli(upd, stepSize);
                             p.subi(upd);
                         }
                     }

@@ -32,7 +32,7 @@ public final class GradClip {
                 double coef = maxNorm / (norm + 1e-6);
                 for (NDArray p : params) {
                     try (NDArray g = p.getGradient()) {
-                        g.muli(coef);
+                        Ops.muli(g, coef);
                     }
                 }
             }

@@ -2,6 +2,7 @@ package dev.understudy.ops.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import dev.understudy.ops.model.Ops;
 
 /** Loss functions as small pure functions over NDArrays. */
 public final class Losses {
@@ -19,8 +20,8 @@ public final class Losses {
         long t = logits.getShape().get(1);
         NDArray pred = logits.get(":, 0:" + (t - 1) + ", :"); // (B, T-1, V)
         NDArray target = labels.get(":, 1:"); // (B, T-1)
-        NDArray valid = target.neq(TokenBatch.IGNORE); // (B, T-1)
-        NDArray safeTarget = target.maximum(0).expandDims(-1); // (B, T-1, 1); ignored -> id 0, masked out below
+        NDArray valid = Ops.neq(target, TokenBatch.IGNORE); // (B, T-1)
+        NDArray safeTarget = Ops.maximum(target, 0).expandDims(-1); // (B, T-1, 1); ignored -> id 0, masked out below
         NDArray logp = pred.logSoftmax(-1).gather(safeTarget, -1).squeeze(-1); // (B, T-1)
         return logp.mul(valid.toType(logp.getDataType(), false)).sum().neg();
     }
@@ -30,8 +31,8 @@ public final class Losses {
         long t = logits.getShape().get(1);
         NDArray pred = logits.get(":, 0:" + (t - 1) + ", :");
         NDArray target = labels.get(":, 1:");
-        NDArray valid = target.neq(TokenBatch.IGNORE);
-        NDArray logp = pred.logSoftmax(-1).gather(target.maximum(0).expandDims(-1), -1).squeeze(-1);
+        NDArray valid = Ops.neq(target, TokenBatch.IGNORE);
+        NDArray logp = pred.logSoftmax(-1).gather(Ops.maximum(target, 0).expandDims(-1), -1).squeeze(-1);
         return logp.mul(valid.toType(DataType.FLOAT32, false).toType(logp.getDataType(), false));
     }
 }

@@ -3,6 +3,7 @@ package dev.understudy.ops.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.understudy.ops.model.Ops;
 import java.util.List;
 
 /**
@@ -41,7 +42,8 @@ public record TokenBatch(NDArray ids, NDArray mask, NDArray labels, int lossToke
             lossTokens += e.lossTokens();
         }
         Shape s = new Shape(b, t);
-        return new TokenBatch(manager.create(ids, s), manager.create(mask, s), manager.create(labels, s), lossTokens);
+        return new TokenBatch(Ops.fromLongs(manager, ids, s), Ops.fromLongs(manager, mask, s), Ops.fromLongs(manager, labels, s),
+                lossTokens);
     }
 
     @Override

@@ -143,7 +143,7 @@ public final class Trainer implements AutoCloseable {
                 try {
                     DropoutRng dropout = new DropoutRng(mix(mix(config.seed(), globalStep), micro));
                     NDArray logits = model.forward(batch.ids(), batch.mask(), null, null, adapter, dropout);
-                    NDArray loss = Losses.causalLmNllSum(logits, batch.labels()).div(totalTokens);
+                    NDArray loss = Ops.div(Losses.causalLmNllSum(logits, batch.labels()), totalTokens);
                     double value = scalar(loss);
                     if (!Double.isFinite(value)) {
                         throw new TrainingDivergedException(String.format(
@@ -158,7 +158,8 @@ public final class Trainer implements AutoCloseable {
                 }
             }
         }
-        double gradNorm = GradClip.clipByGlobalNorm(params, config.maxGradNorm());
+        // The norm costs a device sync per tensor; skip it when clipping is off.
+        double gradNorm = config.maxGradNorm() > 0 ? GradClip.clipByGlobalNorm(params, config.maxGradNorm()) : Double.NaN;
         optimizer.step(lr);
         globalStep++;
         return new StepResult(globalStep - 1, lossSum, gradNorm, lr, totalTokens);
@@ -193,7 +194,7 @@ public final class Trainer implements AutoCloseable {
         return p;
     }
 
-    /** Result of one optimiser step. */
+    /** Result of one optimiser step ({@code gradNorm} is NaN when clipping is off). */
     public record StepResult(long step, double loss, double gradNorm, double lr, int tokens) {}
 
     /** Result of {@link #train}: per-step losses, loss tokens seen, wall seconds, next global step. */
