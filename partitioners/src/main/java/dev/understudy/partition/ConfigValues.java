@@ -69,8 +69,10 @@ final class ConfigValues {
             throw new IllegalArgumentException("partitioning.exponent applies only to distribution power_law;"
                     + " use partitioning.sigma for log_normal");
         }
-        return new SizeConfig(v.requiredInt("num_clients", type), d, v.optionalDouble("exponent", 1.0),
-                v.optionalDouble("sigma", 1.0), v.optionalInt("min_size", 1), seed);
+        // The parameter of the other distribution stays 0, as in SizeConfig.powerLaw / logNormal.
+        boolean powerLaw = d == SizeConfig.Distribution.POWER_LAW;
+        return new SizeConfig(v.requiredInt("num_clients", type), d, powerLaw ? v.optionalDouble("exponent", 1.0) : 0,
+                powerLaw ? 0 : v.optionalDouble("sigma", 1.0), v.optionalInt("min_size", 1), seed);
     }
 
     static void checkSizeWeights(List<Double> weights, int numClients) {
