@@ -329,10 +329,14 @@ public final class PartitionPlan implements Serializable {
                         + "' but " + seen[s] + " were given; the rows changed since the plan was built");
             }
         }
-        int[] rank = Ranks.within(hashes, stratumOfRow, strata.length, keyOrder);
+        Ranks.Sorted sorted = Ranks.sort(hashes, stratumOfRow, strata.length, keyOrder);
         int[] out = new int[hashes.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = clientForRank(stratumOfRow[i], rank[i]);
+        // Walk each stratum in rank order: the same clientForRank calls, but cache-friendly.
+        for (int s = 0; s < strata.length; s++) {
+            int from = sorted.start[s];
+            for (int p = from; p < sorted.start[s + 1]; p++) {
+                out[sorted.rows[p]] = clientForRank(s, p - from);
+            }
         }
         return out;
     }

@@ -3,10 +3,23 @@ package dev.understudy.partition;
 import java.util.function.IntBinaryOperator;
 
 /**
- * Rank of every row within its group, in the {@link RowOrder} order: the in-memory equivalent of
- * {@code row_number() over (partition by group order by hash, key) - 1}.
+ * Rows of each group in {@link RowOrder} order: the in-memory equivalent of {@code row_number()
+ * over (partition by group order by hash, key) - 1}.
  */
 final class Ranks {
+
+    /** Row indices grouped by group and, within a group, in rank order. */
+    static final class Sorted {
+        /** {@code rows[start[g] + r]} is the row with rank r in group g. */
+        final int[] rows;
+        /** Group g occupies {@code [start[g], start[g + 1])} of {@link #rows}. */
+        final int[] start;
+
+        private Sorted(int[] rows, int[] start) {
+            this.rows = rows;
+            this.start = start;
+        }
+    }
 
     private Ranks() {}
 
@@ -15,15 +28,14 @@ final class Ranks {
      * @param group per-row group index in {@code [0, numGroups)}
      * @param keyOrder compares the row keys of two rows (by row index) in {@link RowOrder#KEY_ORDER};
      *     called only when two rows of a group have the same hash
-     * @return per-row 0-based rank within its group
      * @throws IllegalArgumentException if two rows of one group have the same key
      */
-    static int[] within(long[] hashes, int[] group, int numGroups, IntBinaryOperator keyOrder) {
+    static Sorted sort(long[] hashes, int[] group, int numGroups, IntBinaryOperator keyOrder) {
         int n = hashes.length;
         if (group.length != n) {
             throw new IllegalArgumentException("hashes has " + n + " rows but group has " + group.length);
         }
-        // 1) Counting sort of row indices by group.
+        // 1) Counting sort by group, carrying the hash along (sequential reads, one write stream per group).
         int[] start = new int[numGroups + 1];
         for (int i = 0; i < n; i++) {
             int g = group[i];
@@ -38,25 +50,30 @@ final class Ranks {
             start[g + 1] += start[g];
         }
         int[] rows = new int[n];
-        int[] fill = start.clone();
-        for (int i = 0; i < n; i++) {
-            rows[fill[group[i]]++] = i;
-        }
         long[] keys = new long[n];
-        for (int p = 0; p < n; p++) {
-            keys[p] = hashes[rows[p]];
+        int[] fill = java.util.Arrays.copyOf(start, numGroups);
+        for (int i = 0; i < n; i++) {
+            int p = fill[group[i]]++;
+            rows[p] = i;
+            keys[p] = hashes[i];
         }
         // 2) Sort each group by hash, then settle equal hashes by the row key.
         long[] tmpKeys = new long[largest];
         int[] tmpRows = new int[largest];
-        int[] rank = new int[n];
         for (int g = 0; g < numGroups; g++) {
-            int from = start[g];
-            int to = start[g + 1];
-            LongIntSort.sort(keys, rows, from, to, tmpKeys, tmpRows);
-            breakTies(keys, rows, from, to, keyOrder);
-            for (int p = from; p < to; p++) {
-                rank[rows[p]] = p - from;
+            LongIntSort.sort(keys, rows, start[g], start[g + 1], tmpKeys, tmpRows);
+            breakTies(keys, rows, start[g], start[g + 1], keyOrder);
+        }
+        return new Sorted(rows, start);
+    }
+
+    /** Per-row 0-based rank within its group. */
+    static int[] within(long[] hashes, int[] group, int numGroups, IntBinaryOperator keyOrder) {
+        Sorted sorted = sort(hashes, group, numGroups, keyOrder);
+        int[] rank = new int[hashes.length];
+        for (int g = 0; g < numGroups; g++) {
+            for (int p = sorted.start[g]; p < sorted.start[g + 1]; p++) {
+                rank[sorted.rows[p]] = p - sorted.start[g];
             }
         }
         return rank;
@@ -69,7 +86,7 @@ final class Ranks {
                 continue;
             }
             if (p - runStart > 1) {
-                // A 64-bit collision: about 1 in 3.7e19 / n^2; sort the run by key (insertion sort).
+                // A 64-bit collision: about n^2 / 2^65 expected per group; sort the run by key.
                 for (int i = runStart + 1; i < p; i++) {
                     int r = rows[i];
                     int j = i - 1;

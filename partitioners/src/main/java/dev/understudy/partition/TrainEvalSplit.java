@@ -136,12 +136,14 @@ public final class TrainEvalSplit {
             }
             group[i] = clientOfRow[i] * numLabels + l;
         }
-        int[] rank = Ranks.within(hashes, group, unassignedGroup + 1,
+        Ranks.Sorted sorted = Ranks.sort(hashes, group, unassignedGroup + 1,
                 (a, b) -> RowOrder.compareKeys(rows.get(a).key(), rows.get(b).key()));
         boolean[] eval = new boolean[n];
-        for (int i = 0; i < n; i++) {
-            if (group[i] != unassignedGroup) {
-                eval[i] = rank[i] < evalCounts[clientOfRow[i]][group[i] % numLabels];
+        for (int g = 0; g < unassignedGroup; g++) {
+            int from = sorted.start[g];
+            long evalCount = evalCounts[g / numLabels][g % numLabels];
+            for (int p = from; p < sorted.start[g + 1]; p++) {
+                eval[sorted.rows[p]] = p - from < evalCount;
             }
         }
         return eval;

@@ -43,6 +43,9 @@ public final class PartitionStats {
         this.sizes = histogram.clientSizes();
         this.global = Divergence.normalize(histogram.labelTotals());
         double[] positions = numericPositions(histogram);
+        int[] byPosition = positions == null ? null : orderBy(positions);
+        double[] sortedPositions = positions == null ? null : permute(positions, byPosition);
+        double[] sortedGlobal = positions == null ? null : permute(global, byPosition);
         this.distinctLabels = new int[n];
         this.jsDivergence = new double[n];
         this.effectiveLabels = new double[n];
@@ -68,7 +71,7 @@ public final class PartitionStats {
             jsDivergence[c] = Divergence.jsDivergence(p, global);
             effectiveLabels[c] = Divergence.effectiveNumber(p);
             if (emd != null) {
-                emd[c] = Divergence.emd1d(sortedBy(p, positions), sortedBy(global, positions), sorted(positions));
+                emd[c] = Divergence.emd1d(permute(p, byPosition), sortedGlobal, sortedPositions);
             }
         }
         this.emptyClients = empty;
@@ -342,16 +345,24 @@ public final class PartitionStats {
         return s;
     }
 
-    /** Reorders {@code p} so that it follows ascending {@code positions}. */
-    private static double[] sortedBy(double[] p, double[] positions) {
-        Integer[] idx = new Integer[p.length];
+    /** Label indices in ascending position. */
+    private static int[] orderBy(double[] positions) {
+        Integer[] idx = new Integer[positions.length];
         for (int i = 0; i < idx.length; i++) {
             idx[i] = i;
         }
         Arrays.sort(idx, (a, b) -> Double.compare(positions[a], positions[b]));
-        double[] out = new double[p.length];
+        int[] order = new int[idx.length];
         for (int i = 0; i < idx.length; i++) {
-            out[i] = p[idx[i]];
+            order[i] = idx[i];
+        }
+        return order;
+    }
+
+    private static double[] permute(double[] values, int[] order) {
+        double[] out = new double[order.length];
+        for (int i = 0; i < order.length; i++) {
+            out[i] = values[order[i]];
         }
         return out;
     }
