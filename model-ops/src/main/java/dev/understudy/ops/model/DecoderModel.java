@@ -660,17 +660,7 @@ public final class DecoderModel implements AutoCloseable {
         return x.mul(cos).add(rotated.mul(sin));
     }
 
-    /**
-     * Scaled dot-product attention with grouped-query heads. Query head {@code h} reads key/value
-     * head {@code h / (H / KV)}, as in HF's {@code repeat_kv}; instead of materialising repeated
-     * keys, the queries of one group are folded into the sequence axis.
-     *
-     * @param q {@code (B, H, T, hd)} new queries
-     * @param k {@code (B, KV, T, hd)} new keys (appended to the cache when one is given)
-     * @param v {@code (B, KV, T, hd)} new values
-     * @param mask additive {@code (B|1, 1, T, T_total)}
-     * @return {@code (B, T, H * hd)}
-     */
+    /** Attention of one layer, reading and extending the KV cache when one is given. */
     private NDArray attention(
             int layer, NDArray q, NDArray k, NDArray v, NDArray mask, KvCache cache, DropoutRng dropout) {
         if (cache != null) {
