@@ -482,9 +482,9 @@ public final class DecoderModel implements AutoCloseable {
             KvCache cache,
             ModuleAdapter adapter,
             DropoutRng dropout) {
-        NDArray hidden = hiddenStates(inputIds, attentionMask, positionIds, cache, adapter, dropout);
         NDArray head = config.tieWordEmbeddings() ? embeddingMatrix() : params.get("lm_head.weight");
-        return Ops.linear(hidden, head, null); // [B, T, V]
+        return Ops.scoped(() -> Ops.linear(
+                hiddenStates(inputIds, attentionMask, positionIds, cache, adapter, dropout), head, null)); // [B, T, V]
     }
 
     /** The token embedding matrix {@code [V, d]}. */
@@ -552,9 +552,14 @@ public final class DecoderModel implements AutoCloseable {
         }
 
         for (int layer = 0; layer < config.numLayers(); layer++) {
-            x = config.family() == Family.LLAMA
-                    ? llamaBlock(layer, x, mask, cos, sin, cache, adapter, dropout)
-                    : gpt2Block(layer, x, mask, cache, adapter, dropout);
+            final int l = layer;
+            final NDArray in = x;
+            final NDArray c1 = cos;
+            final NDArray s1 = sin;
+            // each block's temporaries are freed when the block ends (autograd keeps what it needs)
+            x = Ops.scoped(() -> config.family() == Family.LLAMA
+                    ? llamaBlock(l, in, mask, c1, s1, cache, adapter, dropout)
+                    : gpt2Block(l, in, mask, cache, adapter, dropout));
         }
         if (cache != null) {
             cache.advance((int) t);

@@ -142,6 +142,22 @@ public final class Ops {
         return copyOut(m, b, shape, DataType.UINT8);
     }
 
+    /**
+     * Runs {@code body} in its own {@link NDScope} and hands only its result to the enclosing scope.
+     * Temporaries of the body are released when it returns instead of at the end of the step;
+     * autograd keeps its own references to what backward needs, so this lowers peak memory without
+     * changing results. The result must be created inside the body.
+     */
+    public static NDArray scoped(java.util.function.Supplier<NDArray> body) {
+        NDArray out;
+        try (ai.djl.ndarray.NDScope ignored = new ai.djl.ndarray.NDScope()) {
+            out = body.get();
+            ai.djl.ndarray.NDScope.unregister(out);
+        }
+        ai.djl.ndarray.NDScope.register(out);
+        return out;
+    }
+
     /** {@code y = x W^T + b} (torch.nn.functional.linear); {@code x: [..., in]}, {@code w: [out, in]}, {@code b: [out]} or null. */
     public static NDArray linear(NDArray x, NDArray w, NDArray b) {
         return JniUtils.linear((PtNDArray) x, (PtNDArray) w, (PtNDArray) b);

@@ -142,8 +142,9 @@ public final class Trainer implements AutoCloseable {
                 Ops.setGradMode(true);
                 try {
                     DropoutRng dropout = new DropoutRng(mix(mix(config.seed(), globalStep), micro));
-                    NDArray logits = model.forward(batch.ids(), batch.mask(), null, null, adapter, dropout);
-                    NDArray loss = Ops.div(Losses.causalLmNllSum(logits, batch.labels()), totalTokens);
+                    final int tokens = totalTokens;
+                    NDArray loss = Ops.scoped(() -> Ops.div(Losses.causalLmNllSum(
+                            model.forward(batch.ids(), batch.mask(), null, null, adapter, dropout), batch.labels()), tokens));
                     double value = scalar(loss);
                     if (!Double.isFinite(value)) {
                         throw new TrainingDivergedException(String.format(
