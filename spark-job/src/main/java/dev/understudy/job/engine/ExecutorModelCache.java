@@ -1,0 +1,56 @@
+package dev.understudy.job.engine;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.understudy.job.storage.HadoopModelSource;
+import dev.understudy.ops.model.DecoderModel;
+import dev.understudy.ops.model.HfModels;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Path;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * The frozen base model, loaded once per executor JVM and shared read-only by the tasks of that
+ * JVM (the forward pass is thread-safe; each task trains its own adapter). Keyed by model URI: a
+ * task asking for another URI replaces (and closes) the cached model, which is how a job that
+ * changes models releases the old one.
+ */
+public final class ExecutorModelCache {
+    private ExecutorModelCache() {}
+
+    private static String uri;
+    private static NDManager manager;
+    private static DecoderModel model;
+
+    /** The model at {@code modelUri}, loading it (copied to local disk first if remote) on first use. */
+    public static synchronized DecoderModel get(String modelUri) {
+        if (model != null && modelUri.equals(uri)) {
+            return model;
+        }
+        invalidate();
+        try {
+            HadoopModelSource src = new HadoopModelSource(URI.create(modelUri), new Configuration());
+            Path local = src.localCopy(Path.of(System.getProperty("java.io.tmpdir"), "understudy-models"));
+            NDManager m = NDManager.newBaseManager("PyTorch");
+            model = HfModels.load(local, m, DataType.FLOAT32);
+            manager = m;
+            uri = modelUri;
+            return model;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load base model " + modelUri + " on this executor", e);
+        }
+    }
+
+    /** Drops the cached model (e.g. when a job finishes or switches models). */
+    public static synchronized void invalidate() {
+        if (model != null) {
+            model.close();
+            manager.close();
+        }
+        model = null;
+        manager = null;
+        uri = null;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.understudy.job.engine;
+
+import ai.djl.ndarray.NDManager;
+import dev.understudy.ops.lora.LoraAdapter;
+import dev.understudy.ops.model.DecoderModel;
+import dev.understudy.ops.model.DecoderModel.HostTensor;
+import dev.understudy.ops.train.Example;
+import dev.understudy.ops.train.Trainer;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import scala.Tuple2;
+
+/**
+ * Executor side of a round: trains every sampled client that lives in this partition, starting
+ * from the broadcast global adapter, and emits its delta. A client's result depends only on (seed,
+ * round, client id, global adapter): the data order and dropout come from a seed derived from those,
+ * and the learning-rate schedule continues at {@code round × local_steps}; a retried or speculative
+ * task therefore produces the identical update.
+ */
+public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tuple2<String, ClientData>>, ClientResult> {
+    private static final long serialVersionUID = 1L;
+
+    private final int round;
+    private final Broadcast<float[]> global;
+    private final Map<String, long[]> layout;
+    private final Set<String> sampled;
+    private final TrainSettings settings;
+
+    public LocalLoraTrainFunction(int round, Broadcast<float[]> global, Map<String, long[]> layout, Set<String> sampled,
+            TrainSettings settings) {
+        this.round = round;
+        this.global = global;
+        this.layout = layout;
+        this.sampled = sampled;
+        this.settings = settings;
+    }
+
+    /** Seed of one client's local training in one round. */
+    public static long clientSeed(long seed, int round, String clientId) {
+        return Trainer.mix(Trainer.mix(seed, round), clientId.hashCode());
+    }
+
+    @Override
+    public Iterator<ClientResult> call(Iterator<Tuple2<String, ClientData>> clients) {
+        List<ClientResult> out = new ArrayList<>();
+        DecoderModel base = null;
+        int attempt = TaskContext.get() == null ? 0 : TaskContext.get().attemptNumber();
+        // Train in client-id order, whatever order the shuffle delivered the partition in, so the
+        // per-partition partial sums are reproducible.
+        List<ClientData> mine = new ArrayList<>();
+        while (clients.hasNext()) {
+            ClientData data = clients.next()._2();
+            if (sampled.contains(data.clientId()) && !data.train().isEmpty()) {
+                mine.add(data);
+            }
+        }
+        mine.sort(java.util.Comparator.comparing(ClientData::clientId));
+        for (ClientData data : mine) {
+            FaultInjection.maybeFail(round, data.clientId(), attempt);
+            if (base == null) {
+                base = ExecutorModelCache.get(settings.modelUri());
+            }
+            try {
+                out.add(train(base, data, attempt));
+            } catch (dev.understudy.ops.util.TrainingDivergedException e) {
+                // a diverged client is data for the server's failure policy, not a task failure
+                out.add(ClientResult.failed(data.clientId(), round, e.getMessage(), attempt));
+            }
+        }
+        return out.iterator();
+    }
+
+    private ClientResult train(DecoderModel base, ClientData data, int attempt) {
+        float[] start = global.value();
+        try (NDManager m = base.manager().newSubManager();
+                LoraAdapter lora = LoraAdapter.create(base, settings.lora(), 0, m)) {
+            Map<String, HostTensor> init = AdapterVectors.unflatten(layout, start);
+            lora.load(init);
+            List<Example> examples = new ArrayList<>(data.train().size());
+            for (ClientData.Tokens t : data.train()) {
+                examples.add(new Example(t.ids(), t.promptLength()));
+            }
+            long seed = clientSeed(settings.seed(), round, data.clientId());
+            try (Trainer trainer = new Trainer(base, lora, settings.trainConfig(seed), settings.padId(), m)) {
+                trainer.resumeAt((long) round * settings.localSteps(), 0, 0);
+                Trainer.TrainResult r = trainer.train(examples, settings.localSteps());
+                float[] delta = AdapterVectors.minus(AdapterVectors.flatten(lora.exportTensors()), start);
+                double meanLoss = java.util.Arrays.stream(r.losses()).average().orElse(Double.NaN);
+                return new ClientResult(data.clientId(), round, data.numTrain(), delta, meanLoss, r.tokens(), r.seconds(),
+                        attempt, null);
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package dev.understudy.job.engine;
+
+import dev.understudy.ops.lora.LoraConfig;
+import dev.understudy.ops.train.LrSchedule;
+import dev.understudy.ops.train.TrainConfig;
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * Everything an executor needs to train a client, shipped with the task closure (small; the base
+ * model is loaded from {@code modelUri} by {@link ExecutorModelCache}).
+ */
+public record TrainSettings(
+        String modelUri,
+        int loraRank,
+        double loraAlpha,
+        double loraDropout,
+        List<String> loraTargets,
+        int localSteps,
+        int batchSize,
+        int gradAccumSteps,
+        double lr,
+        LrSchedule.Kind schedule,
+        long warmupSteps,
+        long totalSteps,
+        double minLrRatio,
+        double weightDecay,
+        double maxGradNorm,
+        long seed,
+        int padId) implements Serializable {
+
+    public LoraConfig lora() {
+        return new LoraConfig(loraRank, loraAlpha, loraDropout, loraTargets);
+    }
+
+    /** Local training configuration of one client in one round (seed derived from round and client). */
+    public TrainConfig trainConfig(long clientSeed) {
+        LrSchedule s = schedule == LrSchedule.Kind.CONSTANT
+                ? LrSchedule.constant(lr)
+                : new LrSchedule(schedule, lr, warmupSteps, Math.max(warmupSteps, totalSteps), minLrRatio);
+        return new TrainConfig(s, weightDecay, 0.9, 0.999, 1e-8, maxGradNorm, batchSize, gradAccumSteps, clientSeed);
+    }
+}
