@@ -284,7 +284,7 @@ public final class RoundEngine {
         JsonObject meta = new JsonObject();
         meta.addProperty("round", round);
         meta.addProperty("strategy", strategy.name());
-        meta.addProperty("strategy_rounds", round);
+        meta.addProperty("strategy_rounds", strategy.roundsApplied());
         meta.addProperty("seed", options.seed());
         meta.addProperty("schedule_step", (long) round * settings.localSteps());
         meta.add("metrics", new com.google.gson.Gson().toJsonTree(rm));
