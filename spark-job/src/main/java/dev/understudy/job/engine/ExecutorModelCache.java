@@ -23,6 +23,32 @@ public final class ExecutorModelCache {
     private static String uri;
     private static NDManager manager;
     private static DecoderModel model;
+    private static String tokenizerUri;
+    private static dev.understudy.ops.tokenizer.Tokenizer tokenizer;
+
+    /** The tokenizer of the model directory at {@code modelUri}, loaded once per executor JVM. */
+    public static synchronized dev.understudy.ops.tokenizer.Tokenizer tokenizer(String modelUri) {
+        if (tokenizer != null && modelUri.equals(tokenizerUri)) {
+            return tokenizer;
+        }
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+        try {
+            Path local = localDir(modelUri);
+            tokenizer = dev.understudy.ops.tokenizer.Tokenizer.load(local);
+            tokenizerUri = modelUri;
+            return tokenizer;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load the tokenizer of " + modelUri + " on this executor", e);
+        }
+    }
+
+    /** The model directory on local disk (copied from a remote filesystem once per JVM). */
+    public static Path localDir(String modelUri) throws IOException {
+        HadoopModelSource src = new HadoopModelSource(URI.create(modelUri), new Configuration());
+        return src.localCopy(Path.of(System.getProperty("java.io.tmpdir"), "understudy-models"));
+    }
 
     /** The model at {@code modelUri}, loading it (copied to local disk first if remote) on first use. */
     public static synchronized DecoderModel get(String modelUri) {
@@ -31,8 +57,7 @@ public final class ExecutorModelCache {
         }
         invalidate();
         try {
-            HadoopModelSource src = new HadoopModelSource(URI.create(modelUri), new Configuration());
-            Path local = src.localCopy(Path.of(System.getProperty("java.io.tmpdir"), "understudy-models"));
+            Path local = localDir(modelUri);
             NDManager m = NDManager.newBaseManager("PyTorch");
             model = HfModels.load(local, m, DataType.FLOAT32);
             manager = m;

@@ -88,8 +88,9 @@ public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tu
             }
             long seed = clientSeed(settings.seed(), round, data.clientId());
             try (Trainer trainer = new Trainer(base, lora, settings.trainConfig(seed), settings.padId(), m)) {
-                trainer.resumeAt((long) round * settings.localSteps(), 0, 0);
-                Trainer.TrainResult r = trainer.train(examples, settings.localSteps());
+                int steps = settings.stepsFor(examples.size());
+                trainer.resumeAt((long) (round - 1) * steps, 0, 0); // the schedule continues across rounds
+                Trainer.TrainResult r = trainer.train(examples, steps);
                 float[] delta = AdapterVectors.minus(AdapterVectors.flatten(lora.exportTensors()), start);
                 double meanLoss = java.util.Arrays.stream(r.losses()).average().orElse(Double.NaN);
                 return new ClientResult(data.clientId(), round, data.numTrain(), delta, meanLoss, r.tokens(), r.seconds(),

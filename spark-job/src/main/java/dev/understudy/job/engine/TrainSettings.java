@@ -27,7 +27,17 @@ public record TrainSettings(
         double weightDecay,
         double maxGradNorm,
         long seed,
-        int padId) implements Serializable {
+        int padId,
+        int localEpochs) implements Serializable {
+
+    /** Optimiser steps a client with {@code n} training examples takes per round. */
+    public int stepsFor(long n) {
+        if (localEpochs <= 0) {
+            return localSteps;
+        }
+        long perStep = (long) batchSize * gradAccumSteps;
+        return (int) Math.max(1, (localEpochs * n + perStep - 1) / perStep);
+    }
 
     public LoraConfig lora() {
         return new LoraConfig(loraRank, loraAlpha, loraDropout, loraTargets);

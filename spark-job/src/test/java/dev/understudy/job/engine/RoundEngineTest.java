@@ -72,7 +72,7 @@ class RoundEngineTest extends SparkTestBase {
 
     static TrainSettings settings() {
         return new TrainSettings(modelDir.toUri().toString(), 4, 8, 0.0, List.of("q_proj", "v_proj", "down_proj"), 5, 4, 1,
-                2e-2, LrSchedule.Kind.COSINE, 2, 40, 0.1, 0.0, 1.0, 11, 0);
+                2e-2, LrSchedule.Kind.COSINE, 2, 40, 0.1, 0.0, 1.0, 11, 0, 0);
     }
 
     static RoundEngine.Result run(Path out, int rounds, int stopAfter, String strategy) throws Exception {

@@ -1,0 +1,128 @@
+package dev.understudy.job;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.understudy.job.config.ConfigLoader;
+import dev.understudy.job.config.JobConfig;
+import dev.understudy.job.data.DataPrep;
+import dev.understudy.job.engine.ExecutorModelCache;
+import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.engine.TrainSettings;
+import dev.understudy.job.storage.RunStore;
+import dev.understudy.ops.federation.FederatedStrategy;
+import dev.understudy.ops.federation.Strategies;
+import dev.understudy.ops.model.DecoderModel;
+import dev.understudy.ops.model.HfModels;
+import dev.understudy.ops.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Entry point callable from tests, notebooks and {@link Main}: FedAvg-LoRA (and the other server
+ * strategies) over the configured data, with resumable rounds committed to {@code output.dir}.
+ *
+ * <pre>
+ * JobConfig cfg = ConfigLoader.load(Path.of("conf/defaults.yaml"), List.of(Path.of("my.yaml")), List.of("server.rounds=5"));
+ * JobResult r = FederatedJob.run(spark, cfg, false);
+ * </pre>
+ */
+public final class FederatedJob {
+    private FederatedJob() {}
+
+    /** What a run produced. */
+    public record JobResult(String outputDir, List<RoundEngine.RoundMetrics> rounds, int resumedFrom,
+            Map<String, Long> skippedRows, long truncatedRows, long heldOutRows, int clients, long trainRows,
+            float[] finalAdapter) {}
+
+    /**
+     * Runs (or, with {@code resume}, continues) the job.
+     *
+     * @throws IllegalStateException when {@code output.dir} already has committed rounds and neither
+     *     {@code resume} nor {@code output.overwrite} is set
+     */
+    public static JobResult run(SparkSession spark, JobConfig cfg, boolean resume) throws IOException {
+        return run(spark, cfg, resume, 0);
+    }
+
+    /** As {@link #run(SparkSession, JobConfig, boolean)}, stopping after round {@code stopAfter} (0 = never; for tests). */
+    public static JobResult run(SparkSession spark, JobConfig cfg, boolean resume, int stopAfter) throws IOException {
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        RunStore store = new RunStore(URI.create(cfg.output().dir()), hadoop);
+        var committed = store.committedRounds();
+        if (!committed.isEmpty() && !resume) {
+            if (!cfg.output().overwrite()) {
+                throw new IllegalStateException("output.dir " + cfg.output().dir() + " already holds " + committed.size()
+                        + " committed round(s); run `understudy resume` to continue it, or set output.overwrite=true"
+                        + " to start over");
+            }
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(cfg.output().dir());
+            p.getFileSystem(hadoop).delete(p, true);
+        }
+        if (resume && !committed.isEmpty()) {
+            // the committed config wins over the one given now for everything that shapes the result
+            String saved = store.readString(RunStore.roundDir(committed.get(committed.size() - 1)) + "/config.yaml");
+            JobConfig savedCfg = ConfigLoader.fromYaml(saved, cfg.output().dir() + "/config.yaml");
+            if (!ConfigLoader.toYaml(savedCfg).equals(ConfigLoader.toYaml(cfg))) {
+                System.out.println("resume: using the configuration committed with the run (" + cfg.output().dir() + ")");
+            }
+            cfg = savedCfg;
+        }
+        String resolved = ConfigLoader.toYaml(cfg);
+        store.writeString("config.yaml", resolved);
+
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int partitions = Math.max(1, sc.defaultParallelism());
+        sc.setJobGroup("understudy-data", "data: read, assign clients, tokenise", false);
+        DataPrep.Prepared data = DataPrep.prepare(spark, cfg, partitions);
+        try {
+            Path localModel = ExecutorModelCache.localDir(cfg.model().base());
+            int padId;
+            try (Tokenizer tok = Tokenizer.load(localModel)) {
+                padId = tok.padIdOrEos();
+            }
+            var c = cfg.client();
+            long maxClient = data.trainSizes().values().stream().mapToLong(Long::longValue).max().orElse(1);
+            TrainSettings probe = settings(cfg, padId, 0);
+            long totalSteps = (long) cfg.server().rounds() * probe.stepsFor(maxClient);
+            TrainSettings settings = settings(cfg, padId, totalSteps);
+            Map<String, Object> params = new LinkedHashMap<>(cfg.server().strategyParams());
+            params.putIfAbsent("accept_failures", cfg.server().acceptFailures());
+            if (cfg.server().strategy().equalsIgnoreCase("fedprox") && c.proximalMu() > 0) {
+                params.putIfAbsent("proximal_mu", c.proximalMu());
+            }
+            FederatedStrategy strategy = Strategies.create(cfg.server().strategy(), params);
+            var s = cfg.server();
+            RoundEngine.Options opts = new RoundEngine.Options(s.rounds(), s.clientsPerRound(), s.fraction(), s.minClients(),
+                    s.evalEvery(), s.maxFailedFraction(), cfg.seed(), stopAfter);
+            System.out.printf(Locale.ROOT, "data: %d clients, %d training rows, %d held out, skipped %s, %d truncated%n",
+                    data.trainSizes().size(), data.rows(), data.heldOut(), data.skipped(), data.truncated());
+            try (NDManager m = NDManager.newBaseManager("PyTorch");
+                    DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32)) {
+                RoundEngine engine = new RoundEngine(sc, data.clients(), List.copyOf(data.trainSizes().keySet()), settings,
+                        strategy, store, opts, resolved, base);
+                RoundEngine.Result r = engine.run();
+                return new JobResult(store.base(), r.rounds(), r.resumedFrom(), data.skipped(), data.truncated(),
+                        data.heldOut(), data.trainSizes().size(), data.rows(), r.finalAdapter());
+            }
+        } finally {
+            data.clients().unpersist(false);
+        }
+    }
+
+    static TrainSettings settings(JobConfig cfg, int padId, long totalSteps) {
+        var c = cfg.client();
+        var lora = cfg.model().lora();
+        return new TrainSettings(cfg.model().base(), lora.rank(), lora.alpha(), lora.dropout(), lora.targetModules(),
+                c.localSteps(), c.batchSize(), c.gradAccumSteps(), c.lr(), c.schedule(), c.warmupSteps(),
+                Math.max(totalSteps, c.warmupSteps()), c.minLrRatio(), c.weightDecay(), c.maxGradNorm(), cfg.seed(), padId,
+                c.localEpochs());
+    }
+}

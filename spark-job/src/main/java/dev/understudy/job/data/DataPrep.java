@@ -1,0 +1,296 @@
+package dev.understudy.job.data;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.when;
+
+import dev.understudy.job.config.DataConfig;
+import dev.understudy.job.config.JobConfig;
+import dev.understudy.job.engine.ClientData;
+import dev.understudy.job.engine.ClientPacking;
+import dev.understudy.partition.PartitionPlan;
+import dev.understudy.partition.PartitioningConfig;
+import dev.understudy.partition.RowOrder;
+import dev.understudy.partition.StratumCounts;
+import dev.understudy.partition.TrainEvalSplit;
+import dev.understudy.partition.stats.LabelHistogram;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * Turns the configured data into per-client tokenised examples, distributed: read → normalise to
+ * (prompt, response, label, row key) → count and reject or skip bad rows → assign clients (a
+ * {@code client_column}, or a partitioner plan applied with window ranks over the seeded row hash,
+ * see partitioners/README.md) → per-client stratified train/eval split → tokenise on executors →
+ * one {@link ClientData} per client, packed into partitions by size and persisted.
+ */
+public final class DataPrep {
+    private DataPrep() {}
+
+    /** Prepared client data plus the counts the run reports. */
+    public record Prepared(JavaPairRDD<String, ClientData> clients, Map<String, Long> trainSizes, long rows,
+            Map<String, Long> skipped, long truncated, long heldOut) {}
+
+    public static Prepared prepare(SparkSession spark, JobConfig cfg, int partitions) {
+        DataConfig d = cfg.data();
+        Dataset<Row> raw = read(spark, d.path(), d.format());
+        Dataset<Row> norm = normalise(spark, raw, cfg);
+
+        // 1. bad rows, counted per reason (exact: a group-by, not an accumulator)
+        Map<String, Long> bad = new TreeMap<>();
+        for (Row r : norm.filter(col("bad_reason").isNotNull()).groupBy("bad_reason").count().collectAsList()) {
+            bad.put(r.getString(0), r.getLong(1));
+        }
+        if (!bad.isEmpty() && d.badRows() == DataConfig.BadRows.FAIL) {
+            Row example = norm.filter(col("bad_reason").isNotNull()).select("row_key", "bad_reason").first();
+            throw new IllegalArgumentException("data " + d.path() + " has bad rows " + bad + " (e.g. row key "
+                    + example.getString(0) + ": " + example.getString(1) + "); fix them or set data.bad_rows=skip to skip"
+                    + " and report them");
+        }
+        Dataset<Row> good = norm.filter(col("bad_reason").isNull());
+
+        // 2. clients
+        long heldOut = 0;
+        Dataset<Row> assigned;
+        PartitioningConfig pc = cfg.partitioning();
+        long seed = cfg.seed();
+        double evalFraction = pc == null ? PartitioningConfig.DEFAULT_EVAL_FRACTION : pc.evalFraction();
+        if (!cfg.usesPartitioner()) {
+            assigned = good.withColumn("client_id", col("client_raw"));
+        } else {
+            var holdout = pc.holdout();
+            if (holdout.fraction() > 0) {
+                spark.udf().register("us_heldout", (UDF1<String, Boolean>) k -> holdout.isHeldOutHash(
+                        RowOrder.hash(holdout.hashSeed(), k)), DataTypes.BooleanType);
+                long before = good.count();
+                good = good.filter(functionsCall("us_heldout", col("row_key")).equalTo(false));
+                heldOut = before - good.count();
+            }
+            var partitioner = pc.partitioner().create();
+            String stratumCol = partitioner.stratification() == dev.understudy.partition.Stratification.LABEL ? "label" : "natural_id";
+            Map<String, Long> counts = new LinkedHashMap<>();
+            for (Row r : good.groupBy(stratumCol).count().collectAsList()) {
+                counts.put(r.getString(0), r.getLong(1));
+            }
+            PartitionPlan plan = partitioner.plan(StratumCounts.of(counts));
+            if (plan.isMapping()) {
+                spark.udf().register("us_client_of", (UDF1<String, String>) v -> clientName(plan.clientForStratum(v)),
+                        DataTypes.StringType);
+                assigned = good.withColumn("client_id", functionsCall("us_client_of", col(stratumCol)));
+            } else {
+                long rowSeed = plan.rowOrderSeed();
+                spark.udf().register("us_row_hash", (UDF1<String, Long>) k -> RowOrder.hash(rowSeed, k), DataTypes.LongType);
+                spark.udf().register("us_client_for_rank", (UDF2<String, Long, String>) (s, rank) ->
+                        clientName(plan.clientForRank(s, rank)), DataTypes.StringType);
+                Dataset<Row> ranked = good.withColumn("h", functionsCall("us_row_hash", col("row_key")))
+                        .withColumn("rank", row_number().over(Window.partitionBy(col(stratumCol))
+                                .orderBy(col("h"), col("row_key"))).minus(1).cast("long"));
+                assigned = ranked.withColumn("client_id", functionsCall("us_client_for_rank", col(stratumCol), col("rank")))
+                        .drop("h", "rank");
+            }
+        }
+
+        // 3. per-client stratified train/eval split (same rule for both client sources)
+        List<String> clientIds = new ArrayList<>();
+        for (Row r : assigned.select("client_id").distinct().collectAsList()) {
+            clientIds.add(r.getString(0));
+        }
+        clientIds.sort(null);
+        Map<String, Integer> clientIndex = new LinkedHashMap<>();
+        for (int i = 0; i < clientIds.size(); i++) {
+            clientIndex.put(clientIds.get(i), i);
+        }
+        List<String> labels = new ArrayList<>();
+        for (Row r : assigned.select("label").distinct().collectAsList()) {
+            labels.add(r.getString(0));
+        }
+        labels.sort(null);
+        long[][] cells = new long[clientIds.size()][labels.size()];
+        for (Row r : assigned.groupBy("client_id", "label").agg(count(lit(1))).collectAsList()) {
+            cells[clientIndex.get(r.getString(0))][labels.indexOf(r.getString(1))] = r.getLong(2);
+        }
+        TrainEvalSplit split = TrainEvalSplit.compute(new LabelHistogram(labels, cells), evalFraction, seed);
+        long orderSeed = split.orderSeed();
+        spark.udf().register("us_split_hash", (UDF1<String, Long>) k -> RowOrder.hash(orderSeed, k), DataTypes.LongType);
+        Map<String, Integer> ci = clientIndex;
+        spark.udf().register("us_eval_count", (UDF2<String, String, Long>) (c, l) -> split.evalCount(ci.get(c), l),
+                DataTypes.LongType);
+        Dataset<Row> withSplit = assigned
+                .withColumn("h2", functionsCall("us_split_hash", col("row_key")))
+                .withColumn("cell_rank", row_number().over(Window.partitionBy(col("client_id"), col("label"))
+                        .orderBy(col("h2"), col("row_key"))).minus(1).cast("long"))
+                .withColumn("is_eval", col("cell_rank").lt(functionsCall("us_eval_count", col("client_id"), col("label"))));
+
+        // 4. tokenise on executors and group per client (examples sorted by row key: a stable order)
+        JavaPairRDD<String, TokenizeFunction.Tokenized> tok = withSplit
+                .select("client_id", "row_key", "prompt", "response", "is_eval").javaRDD()
+                .mapPartitions(new TokenizeFunction(cfg.model().base(), d.maxLength()))
+                .mapToPair(t -> new Tuple2<>(t.clientId(), t));
+        long truncated = tok.filter(t -> t._2().truncated()).count();
+        JavaPairRDD<String, ClientData> grouped = tok.groupByKey().mapValues(DataPrep::toClientData);
+        Map<String, Long> sizes = new TreeMap<>();
+        long rows = 0;
+        for (Tuple2<String, Long> s : grouped.mapValues(ClientData::numTrain).collect()) {
+            sizes.put(s._1(), s._2());
+            rows += s._2();
+        }
+        JavaPairRDD<String, ClientData> packed = grouped.partitionBy(ClientPacking.of(sizes, partitions))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        packed.count();
+        return new Prepared(packed, sizes, rows, bad, truncated, heldOut);
+    }
+
+    static String clientName(int index) {
+        return index < 0 ? "unassigned" : String.format("client-%05d", index);
+    }
+
+    private static ClientData toClientData(Iterable<TokenizeFunction.Tokenized> rows) {
+        List<TokenizeFunction.Tokenized> all = new ArrayList<>();
+        rows.forEach(all::add);
+        all.sort((a, b) -> a.rowKey().compareTo(b.rowKey()));
+        List<ClientData.Tokens> train = new ArrayList<>();
+        List<ClientData.Tokens> eval = new ArrayList<>();
+        for (TokenizeFunction.Tokenized t : all) {
+            (t.eval() ? eval : train).add(t.tokens());
+        }
+        return new ClientData(all.get(0).clientId(), train, eval);
+    }
+
+    private static Column functionsCall(String udf, Column... args) {
+        return org.apache.spark.sql.functions.callUDF(udf, args);
+    }
+
+    /** Reads Parquet, JSON Lines or CSV (with a header row) from any Hadoop path. */
+    public static Dataset<Row> read(SparkSession spark, String path, DataConfig.Format format) {
+        return switch (format) {
+            case PARQUET -> spark.read().parquet(path);
+            case JSONL -> spark.read().json(path);
+            case CSV -> spark.read().option("header", "true").option("multiLine", "true").option("escape", "\"").csv(path);
+        };
+    }
+
+    /**
+     * Adds {@code prompt}, {@code response}, {@code label}, {@code row_key}, {@code client_raw},
+     * {@code natural_id} and {@code bad_reason} (null for good rows). Missing columns fail at once,
+     * naming the column, the file and the config key to change.
+     */
+    static Dataset<Row> normalise(SparkSession spark, Dataset<Row> raw, JobConfig cfg) {
+        DataConfig d = cfg.data();
+        List<String> columns = Arrays.asList(raw.columns());
+        List<String> needed = new ArrayList<>();
+        switch (d.kind()) {
+            case TEXT -> needed.add(d.textColumn());
+            case INSTRUCTION -> {
+                needed.add(d.promptColumn());
+                needed.add(d.responseColumn());
+            }
+            case CLASSIFICATION -> {
+                needed.add(d.textColumn());
+                needed.add(d.labelColumn());
+            }
+        }
+        if (d.clientColumn() != null) {
+            needed.add(d.clientColumn());
+        }
+        if (d.rowKeyColumn() != null) {
+            needed.add(d.rowKeyColumn());
+        }
+        String naturalIdColumn = naturalIdColumn(cfg);
+        if (naturalIdColumn != null) {
+            needed.add(naturalIdColumn);
+        }
+        for (String c : needed) {
+            if (!columns.contains(c)) {
+                throw new IllegalArgumentException("data " + d.path() + " has no column '" + c + "' (columns: " + columns
+                        + "); set the matching data.*_column key (or partitioning.id_column) to an existing column");
+            }
+        }
+        Column prompt;
+        Column response;
+        Column label;
+        Column bad;
+        switch (d.kind()) {
+            case TEXT -> {
+                prompt = lit("");
+                response = col(d.textColumn()).cast("string");
+                label = lit("_");
+                bad = when(response.isNull(), lit("null_text")).when(org.apache.spark.sql.functions.trim(response).equalTo(""),
+                        lit("empty_text"));
+            }
+            case INSTRUCTION -> {
+                prompt = col(d.promptColumn()).cast("string");
+                response = col(d.responseColumn()).cast("string");
+                label = lit("_");
+                bad = when(prompt.isNull(), lit("null_prompt")).when(response.isNull(), lit("null_response"))
+                        .when(org.apache.spark.sql.functions.trim(response).equalTo(""), lit("empty_response"));
+            }
+            default -> {
+                String template = d.template();
+                Map<String, String> words = new TreeMap<>(d.labelWords());
+                spark.udf().register("us_template", (UDF1<String, String>) t -> t == null ? null
+                        : template.replace(DataConfig.TEXT_PLACEHOLDER, t), DataTypes.StringType);
+                spark.udf().register("us_label_word", (UDF1<String, String>) l -> l == null ? null
+                        : words.getOrDefault(l, l), DataTypes.StringType);
+                Column text = col(d.textColumn()).cast("string");
+                label = col(d.labelColumn()).cast("string");
+                prompt = functionsCall("us_template", text);
+                response = functionsCall("us_label_word", label);
+                bad = when(text.isNull(), lit("null_text")).when(org.apache.spark.sql.functions.trim(text).equalTo(""),
+                        lit("empty_text")).when(label.isNull(), lit("null_label"));
+            }
+        }
+        Column client = d.clientColumn() == null ? lit(null).cast("string") : col(d.clientColumn()).cast("string");
+        if (d.clientColumn() != null) {
+            bad = bad.when(client.isNull(), lit("null_client"));
+        }
+        Column natural = naturalIdColumn == null ? lit(null).cast("string") : col(naturalIdColumn).cast("string");
+        Dataset<Row> out = raw.select(prompt.as("prompt"), response.as("response"), label.as("label"),
+                client.as("client_raw"), natural.as("natural_id"),
+                d.rowKeyColumn() == null ? lit(null).cast("string").as("key_raw") : col(d.rowKeyColumn()).cast("string").as("key_raw"),
+                bad.as("bad_reason"));
+        if (naturalIdColumn != null) {
+            out = out.withColumn("bad_reason", when(col("bad_reason").isNull().and(col("natural_id").isNull()),
+                    lit("null_natural_id")).otherwise(col("bad_reason")));
+        }
+        if (d.rowKeyColumn() != null) {
+            return out.withColumn("row_key", col("key_raw")).withColumn("bad_reason",
+                    when(col("bad_reason").isNull().and(col("row_key").isNull()), lit("null_row_key"))
+                            .otherwise(col("bad_reason"))).drop("key_raw");
+        }
+        // content key: SHA-256 of the example, plus an occurrence index for exact duplicates
+        Column content = org.apache.spark.sql.functions.sha2(org.apache.spark.sql.functions.concat_ws("\u0001",
+                org.apache.spark.sql.functions.coalesce(col("prompt"), lit("")),
+                org.apache.spark.sql.functions.coalesce(col("response"), lit("")),
+                org.apache.spark.sql.functions.coalesce(col("label"), lit("")),
+                org.apache.spark.sql.functions.coalesce(col("client_raw"), lit(""))), 256);
+        return out.withColumn("content_key", content)
+                .withColumn("dup", row_number().over(Window.partitionBy(col("content_key")).orderBy(col("content_key"))))
+                .withColumn("row_key", org.apache.spark.sql.functions.concat_ws("#", col("content_key"), col("dup").cast("string")))
+                .drop("content_key", "dup", "key_raw");
+    }
+
+    private static String naturalIdColumn(JobConfig cfg) {
+        if (!cfg.usesPartitioner()) {
+            return null;
+        }
+        Object c = cfg.partitioning().partitioner().parameters().get("id_column");
+        return c == null ? null : c.toString();
+    }
+}

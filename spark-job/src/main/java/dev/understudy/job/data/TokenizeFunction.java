@@ -1,0 +1,45 @@
+package dev.understudy.job.data;
+
+import dev.understudy.job.engine.ClientData;
+import dev.understudy.job.engine.ExecutorModelCache;
+import dev.understudy.ops.tokenizer.Tokenizer;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Row;
+
+/**
+ * Tokenises prepared rows on the executors with the base model's tokenizer: BOS + prompt, then the
+ * response + EOS, encoded separately so the prompt/response boundary (and so the loss mask) is exact.
+ * Input rows: {@code (client_id, row_key, prompt, response, is_eval)}.
+ */
+public final class TokenizeFunction implements FlatMapFunction<Iterator<Row>, TokenizeFunction.Tokenized> {
+    private static final long serialVersionUID = 1L;
+
+    private final String modelUri;
+    private final int maxLength;
+
+    public TokenizeFunction(String modelUri, int maxLength) {
+        this.modelUri = modelUri;
+        this.maxLength = maxLength;
+    }
+
+    /** One tokenised row. */
+    public record Tokenized(String clientId, String rowKey, boolean eval, ClientData.Tokens tokens, boolean truncated)
+            implements Serializable {}
+
+    @Override
+    public Iterator<Tokenized> call(Iterator<Row> rows) {
+        Tokenizer tok = ExecutorModelCache.tokenizer(modelUri);
+        List<Tokenized> out = new ArrayList<>();
+        while (rows.hasNext()) {
+            Row r = rows.next();
+            var pr = tok.encodePromptResponse(r.getString(2), r.getString(3), maxLength, true, true);
+            out.add(new Tokenized(r.getString(0), r.getString(1), r.getBoolean(4),
+                    new ClientData.Tokens(pr.ids(), pr.promptLength()), pr.truncated()));
+        }
+        return out.iterator();
+    }
+}
