@@ -77,8 +77,8 @@ public final class DataPrep {
         } else {
             var holdout = pc.holdout();
             if (holdout.fraction() > 0) {
-                spark.udf().register("us_heldout", (UDF1<String, Boolean>) k -> holdout.isHeldOutHash(
-                        RowOrder.hash(holdout.hashSeed(), k)), DataTypes.BooleanType);
+                spark.udf().register("us_heldout", new HoldoutUdf(holdout.fraction(), pc.partitioner().seed()),
+                        DataTypes.BooleanType);
                 long before = good.count();
                 good = good.filter(functionsCall("us_heldout", col("row_key")).equalTo(false));
                 heldOut = before - good.count();
@@ -129,8 +129,14 @@ public final class DataPrep {
         TrainEvalSplit split = TrainEvalSplit.compute(new LabelHistogram(labels, cells), evalFraction, seed);
         long orderSeed = split.orderSeed();
         spark.udf().register("us_split_hash", (UDF1<String, Long>) k -> RowOrder.hash(orderSeed, k), DataTypes.LongType);
-        Map<String, Integer> ci = clientIndex;
-        spark.udf().register("us_eval_count", (UDF2<String, String, Long>) (c, l) -> split.evalCount(ci.get(c), l),
+        // the split itself stays on the driver; executors get the per-cell eval counts
+        java.util.HashMap<String, Long> evalCounts = new java.util.HashMap<>();
+        for (Map.Entry<String, Integer> e : clientIndex.entrySet()) {
+            for (String l : labels) {
+                evalCounts.put(e.getKey() + "\u0000" + l, split.evalCount(e.getValue(), l));
+            }
+        }
+        spark.udf().register("us_eval_count", (UDF2<String, String, Long>) (c, l) -> evalCounts.getOrDefault(c + "\u0000" + l, 0L),
                 DataTypes.LongType);
         Dataset<Row> withSplit = assigned
                 .withColumn("h2", functionsCall("us_split_hash", col("row_key")))
@@ -155,6 +161,27 @@ public final class DataPrep {
                 .persist(StorageLevel.MEMORY_AND_DISK());
         packed.count();
         return new Prepared(packed, sizes, rows, bad, truncated, heldOut);
+    }
+
+    /** The global hold-out test as a UDF (GlobalHoldout itself is not serialisable). */
+    static final class HoldoutUdf implements UDF1<String, Boolean> {
+        private static final long serialVersionUID = 1L;
+        private final double fraction;
+        private final long seed;
+        private transient dev.understudy.partition.GlobalHoldout holdout;
+
+        HoldoutUdf(double fraction, long seed) {
+            this.fraction = fraction;
+            this.seed = seed;
+        }
+
+        @Override
+        public Boolean call(String key) {
+            if (holdout == null) {
+                holdout = new dev.understudy.partition.GlobalHoldout(fraction, seed);
+            }
+            return holdout.isHeldOutHash(RowOrder.hash(holdout.hashSeed(), key));
+        }
     }
 
     static String clientName(int index) {

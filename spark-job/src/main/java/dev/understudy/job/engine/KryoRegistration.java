@@ -25,6 +25,7 @@ public final class KryoRegistration implements KryoRegistrator {
         kryo.register(ClientData.class, new ClientDataSerializer());
         kryo.register(ClientResult.class, new ClientResultSerializer());
         kryo.register(EvalFunction.ClientEval.class, new ClientEvalSerializer());
+        kryo.register(dev.understudy.job.data.TokenizeFunction.Tokenized.class, new TokenizedSerializer());
         kryo.register(WeightedMean.class, new JavaSerializer());
         kryo.register(RoundEngine.RoundAccumulator.class, new JavaSerializer());
     }
@@ -101,6 +102,26 @@ public final class KryoRegistration implements KryoRegistrator {
             float[] delta = in.readFloats(in.readInt(true));
             return new ClientResult(id, round, n, delta, in.readDouble(), in.readLong(true), in.readDouble(),
                     in.readInt(true), in.readString());
+        }
+    }
+
+    static final class TokenizedSerializer extends Serializer<dev.understudy.job.data.TokenizeFunction.Tokenized> {
+        private final TokensSerializer tokens = new TokensSerializer();
+
+        @Override
+        public void write(Kryo kryo, Output out, dev.understudy.job.data.TokenizeFunction.Tokenized t) {
+            out.writeString(t.clientId());
+            out.writeString(t.rowKey());
+            out.writeBoolean(t.eval());
+            tokens.write(kryo, out, t.tokens());
+            out.writeBoolean(t.truncated());
+        }
+
+        @Override
+        public dev.understudy.job.data.TokenizeFunction.Tokenized read(
+                Kryo kryo, Input in, Class<dev.understudy.job.data.TokenizeFunction.Tokenized> type) {
+            return new dev.understudy.job.data.TokenizeFunction.Tokenized(in.readString(), in.readString(), in.readBoolean(),
+                    tokens.read(kryo, in, ClientData.Tokens.class), in.readBoolean());
         }
     }
 
