@@ -54,6 +54,7 @@ public final class FederatedJob {
 
     /** As {@link #run(SparkSession, JobConfig, boolean)}, stopping after round {@code stopAfter} (0 = never; for tests). */
     public static JobResult run(SparkSession spark, JobConfig cfg, boolean resume, int stopAfter) throws IOException {
+        rejectUnimplemented(cfg);
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         RunStore store = new RunStore(URI.create(cfg.output().dir()), hadoop);
         var committed = store.committedRounds();
@@ -114,6 +115,38 @@ public final class FederatedJob {
             }
         } finally {
             data.clients().unpersist(false);
+        }
+    }
+
+    /**
+     * Keys the schema accepts but this engine does not act on yet fail loudly instead of being
+     * ignored.
+     */
+    static void rejectUnimplemented(JobConfig cfg) {
+        List<String> bad = new java.util.ArrayList<>();
+        if (!cfg.method().equals("fedavg_lora")) {
+            bad.add("method=" + cfg.method() + " (only fedavg_lora so far)");
+        }
+        if (cfg.output().saveMerged()) {
+            bad.add("output.save_merged=true");
+        }
+        if (cfg.output().keepRounds() > 0) {
+            bad.add("output.keep_rounds=" + cfg.output().keepRounds());
+        }
+        if (cfg.client().proximalMu() > 0) {
+            bad.add("client.proximal_mu=" + cfg.client().proximalMu() + " (the FedProx client term)");
+        }
+        if (cfg.client().threads() > 0) {
+            bad.add("client.threads=" + cfg.client().threads() + " (set -Dai.djl.pytorch.num_threads on the executors)");
+        }
+        if (cfg.data().evalPath() != null) {
+            bad.add("data.eval_path (evaluation uses the per-client hold-out)");
+        }
+        if (cfg.model().dtype() != dev.understudy.job.config.ModelConfig.Dtype.FLOAT32) {
+            bad.add("model.dtype=" + cfg.model().dtype());
+        }
+        if (!bad.isEmpty()) {
+            throw new IllegalArgumentException("not implemented yet: " + bad + "; remove these settings");
         }
     }
 

@@ -94,6 +94,12 @@ class FederatedJobTest extends SparkTestBase {
     }
 
     @Test
+    void settingsNotImplementedYetAreRejectedNotIgnored() {
+        assertThatThrownBy(() -> FederatedJob.run(spark, config("run-x", "client.proximal_mu=0.1"), false))
+                .hasMessageContaining("not implemented yet").hasMessageContaining("client.proximal_mu");
+    }
+
+    @Test
     void badRowsFailByDefaultNamingTheReason() {
         assertThatThrownBy(() -> FederatedJob.run(spark, config("run-bad", "data.bad_rows=fail"), false))
                 .hasMessageContaining("null_text=1").hasMessageContaining("data.bad_rows=skip");
