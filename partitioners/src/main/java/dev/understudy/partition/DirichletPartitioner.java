@@ -50,13 +50,7 @@ public final class DirichletPartitioner implements Partitioner {
         int numClients = config.numClients();
         long rows = counts.total();
         Quotas.requireRowsForClients(numClients, rows);
-        long needed = (long) numClients * config.minSize();
-        if (needed > rows) {
-            throw new InfeasiblePartitioningException(String.format(Locale.ROOT,
-                    "Cannot give every client ≥ %d rows: %d clients × %d = %d exceeds the %d rows;"
-                            + " lower partitioning.min_size or partitioning.num_clients",
-                    config.minSize(), numClients, config.minSize(), needed, rows));
-        }
+        Quotas.requireMinSize(numClients, config.minSize(), rows);
         long bestSmallest = -1;
         for (int attempt = 0; attempt < config.maxResamples(); attempt++) {
             SeededRandom rng = new SeededRandom(SeededRandom.derive(config.seed(), "dirichlet/" + attempt));

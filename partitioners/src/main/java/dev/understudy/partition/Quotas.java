@@ -16,6 +16,17 @@ final class Quotas {
         }
     }
 
+    /** Fails when {@code numClients × minSize} rows cannot fit in {@code rows}, naming the keys to change. */
+    static void requireMinSize(int numClients, int minSize, long rows) {
+        long needed = (long) numClients * minSize;
+        if (needed > rows) {
+            throw new InfeasiblePartitioningException(String.format(java.util.Locale.ROOT,
+                    "Cannot give every client ≥ %d rows: %d clients × %d = %d exceeds the %d rows;"
+                            + " lower partitioning.min_size or partitioning.num_clients",
+                    minSize, numClients, minSize, needed, rows));
+        }
+    }
+
     /** Relative weights from {@code size_weights}, or all ones. */
     static double[] sizeWeights(List<Double> configured, int numClients) {
         double[] w = new double[numClients];

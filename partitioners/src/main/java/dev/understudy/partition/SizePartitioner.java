@@ -1,6 +1,5 @@
 package dev.understudy.partition;
 
-import java.util.Locale;
 
 /**
  * Quantity skew: client sizes follow a power law (Zipf) or a log-normal distribution, and each
@@ -39,13 +38,8 @@ public final class SizePartitioner implements Partitioner {
         int numClients = config.numClients();
         long rows = counts.total();
         Quotas.requireRowsForClients(numClients, rows);
+        Quotas.requireMinSize(numClients, config.minSize(), rows);
         long reserved = (long) numClients * config.minSize();
-        if (reserved > rows) {
-            throw new InfeasiblePartitioningException(String.format(Locale.ROOT,
-                    "Cannot give every client ≥ %d rows: %d clients × %d = %d exceeds the %d rows;"
-                            + " lower partitioning.min_size or partitioning.num_clients",
-                    config.minSize(), numClients, config.minSize(), reserved, rows));
-        }
         SeededRandom rng = new SeededRandom(SeededRandom.derive(config.seed(), "size"));
         double[] weights = weights(rng);
         long[] extra = Apportion.largestRemainder(rows - reserved, weights, rng.nextLong());

@@ -31,6 +31,8 @@ import java.util.SplittableRandom;
  * manager. Not thread-safe for training: one adapter per trainer.
  */
 public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
+    private static final ai.djl.ndarray.index.NDIndex ALL = new ai.djl.ndarray.index.NDIndex("...");
+
     private final LoraConfig config;
     private final NDManager manager;
     private final Map<String, NDArray> a; // module -> (r, in)
@@ -266,7 +268,7 @@ public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
                 "adapter tensor %s has shape %s, expected %s", name, java.util.Arrays.toString(t.shape()), target.getShape());
         try (NDArray src = target.getManager().create(t.values(), target.getShape())) {
             NDArray typed = src.getDataType() == target.getDataType() ? src : src.toType(target.getDataType(), false);
-            target.set(NDArrayIndexAll.ALL, typed);
+            target.set(ALL, typed);
             if (typed != src) {
                 typed.close();
             }
@@ -297,10 +299,5 @@ public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
     @Override
     public void close() {
         manager.close();
-    }
-
-    /** Holder for a reusable "select everything" index. */
-    private static final class NDArrayIndexAll {
-        static final ai.djl.ndarray.index.NDIndex ALL = new ai.djl.ndarray.index.NDIndex("...");
     }
 }

@@ -227,73 +227,64 @@ public final class DecoderModel implements AutoCloseable {
         Map<String, long[]> s = new LinkedHashMap<>();
         long d = c.hiddenSize();
         long v = c.vocabSize();
-        long inter = c.intermediateSize();
-        if (c.family() == Family.LLAMA) {
-            long q = (long) c.numHeads() * c.headDim();
-            long kv = (long) c.numKvHeads() * c.headDim();
+        boolean llama = c.family() == Family.LLAMA;
+        if (llama) {
             s.put("model.embed_tokens.weight", new long[] {v, d});
-            for (int i = 0; i < c.numLayers(); i++) {
-                String p = "model.layers." + i + ".";
-                s.put(p + "self_attn.q_proj.weight", new long[] {q, d});
-                if (c.qkvBias()) {
-                    s.put(p + "self_attn.q_proj.bias", new long[] {q});
-                }
-                s.put(p + "self_attn.k_proj.weight", new long[] {kv, d});
-                if (c.qkvBias()) {
-                    s.put(p + "self_attn.k_proj.bias", new long[] {kv});
-                }
-                s.put(p + "self_attn.v_proj.weight", new long[] {kv, d});
-                if (c.qkvBias()) {
-                    s.put(p + "self_attn.v_proj.bias", new long[] {kv});
-                }
-                s.put(p + "self_attn.o_proj.weight", new long[] {d, q});
-                if (c.outputBias()) {
-                    s.put(p + "self_attn.o_proj.bias", new long[] {d});
-                }
-                s.put(p + "mlp.gate_proj.weight", new long[] {inter, d});
-                if (c.mlpBias()) {
-                    s.put(p + "mlp.gate_proj.bias", new long[] {inter});
-                }
-                s.put(p + "mlp.up_proj.weight", new long[] {inter, d});
-                if (c.mlpBias()) {
-                    s.put(p + "mlp.up_proj.bias", new long[] {inter});
-                }
-                s.put(p + "mlp.down_proj.weight", new long[] {d, inter});
-                if (c.mlpBias()) {
-                    s.put(p + "mlp.down_proj.bias", new long[] {d});
-                }
-                s.put(p + "input_layernorm.weight", new long[] {d});
-                s.put(p + "post_attention_layernorm.weight", new long[] {d});
-            }
-            s.put("model.norm.weight", new long[] {d});
-            if (!c.tieWordEmbeddings()) {
-                s.put("lm_head.weight", new long[] {v, d});
-            }
         } else {
             s.put("transformer.wte.weight", new long[] {v, d});
             s.put("transformer.wpe.weight", new long[] {c.maxPositions(), d});
-            for (int i = 0; i < c.numLayers(); i++) {
-                String p = "transformer.h." + i + ".";
-                s.put(p + "ln_1.weight", new long[] {d});
-                s.put(p + "ln_1.bias", new long[] {d});
-                s.put(p + "attn.c_attn.weight", new long[] {d, 3 * d});
-                s.put(p + "attn.c_attn.bias", new long[] {3 * d});
-                s.put(p + "attn.c_proj.weight", new long[] {d, d});
-                s.put(p + "attn.c_proj.bias", new long[] {d});
-                s.put(p + "ln_2.weight", new long[] {d});
-                s.put(p + "ln_2.bias", new long[] {d});
-                s.put(p + "mlp.c_fc.weight", new long[] {d, inter});
-                s.put(p + "mlp.c_fc.bias", new long[] {inter});
-                s.put(p + "mlp.c_proj.weight", new long[] {inter, d});
-                s.put(p + "mlp.c_proj.bias", new long[] {d});
+        }
+        List<LinearModule> modules = linearModules(c);
+        int perLayer = modules.size() / c.numLayers();
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = llama ? "model.layers." + i + "." : "transformer.h." + i + ".";
+            if (!llama) {
+                norm(s, p + "ln_1", d, true);
             }
-            s.put("transformer.ln_f.weight", new long[] {d});
-            s.put("transformer.ln_f.bias", new long[] {d});
-            if (!c.tieWordEmbeddings()) {
-                s.put("lm_head.weight", new long[] {v, d});
+            for (LinearModule m : modules.subList(i * perLayer, (i + 1) * perLayer)) {
+                if (!llama && m.name().equals(p + "mlp.c_fc")) {
+                    norm(s, p + "ln_2", d, true); // GPT-2 registers ln_2 between attn and mlp
+                }
+                linear(s, m, hasBias(c, m));
+            }
+            if (llama) {
+                norm(s, p + "input_layernorm", d, false);
+                norm(s, p + "post_attention_layernorm", d, false);
             }
         }
+        norm(s, llama ? "model.norm" : "transformer.ln_f", d, !llama);
+        if (!c.tieWordEmbeddings()) {
+            s.put("lm_head.weight", new long[] {v, d});
+        }
         return s;
+    }
+
+    private static void norm(Map<String, long[]> s, String name, long d, boolean bias) {
+        s.put(name + ".weight", new long[] {d});
+        if (bias) {
+            s.put(name + ".bias", new long[] {d});
+        }
+    }
+
+    /** A projection's weight ({@code [out, in]}, or Conv1D's {@code [in, out]}) and optional bias. */
+    private static void linear(Map<String, long[]> s, LinearModule m, boolean bias) {
+        long in = m.inFeatures();
+        long out = m.outFeatures();
+        s.put(m.name() + ".weight", m.conv1d() ? new long[] {in, out} : new long[] {out, in});
+        if (bias) {
+            s.put(m.name() + ".bias", new long[] {out});
+        }
+    }
+
+    private static boolean hasBias(ModelConfig c, LinearModule m) {
+        if (c.family() == Family.GPT2) {
+            return true;
+        }
+        return switch (m.shortName()) {
+            case "q_proj", "k_proj", "v_proj" -> c.qkvBias();
+            case "o_proj" -> c.outputBias();
+            default -> c.mlpBias();
+        };
     }
 
     /** The projections adapters may target, in layer order. */

@@ -1,7 +1,6 @@
 package dev.understudy.ops.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
 import dev.understudy.ops.model.Ops;
 
 /** Loss functions as small pure functions over NDArrays. */
@@ -33,6 +32,6 @@ public final class Losses {
         NDArray target = labels.get(":, 1:");
         NDArray valid = Ops.neq(target, TokenBatch.IGNORE);
         NDArray logp = pred.logSoftmax(-1).gather(Ops.maximum(target, 0).expandDims(-1), -1).squeeze(-1);
-        return logp.mul(valid.toType(DataType.FLOAT32, false).toType(logp.getDataType(), false));
+        return logp.mul(valid.toType(logp.getDataType(), false));
     }
 }

@@ -2,7 +2,6 @@ package dev.understudy.job.engine;
 
 import dev.understudy.ops.model.DecoderModel.HostTensor;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /** Flattens adapter tensors into one float vector in a fixed layout, and back. */
@@ -58,9 +57,5 @@ public final class AdapterVectors {
             out[i] = a[i] - b[i];
         }
         return out;
-    }
-
-    static List<String> names(Map<String, long[]> layout) {
-        return List.copyOf(layout.keySet());
     }
 }

@@ -286,7 +286,7 @@ public final class RoundEngine {
         meta.addProperty("strategy", strategy.name());
         meta.addProperty("strategy_rounds", strategy.roundsApplied());
         meta.addProperty("seed", options.seed());
-        meta.addProperty("schedule_step", (long) round * settings.localSteps());
+        // the learning-rate schedule position is derived: each client resumes at (round − 1) × its steps
         meta.add("metrics", new com.google.gson.Gson().toJsonTree(rm));
         com.google.gson.JsonArray failed = new com.google.gson.JsonArray();
         failures.forEach(f -> failed.add(f.clientId() + ": " + f.reason()));
