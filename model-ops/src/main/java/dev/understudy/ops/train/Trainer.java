@@ -43,6 +43,8 @@ public final class Trainer implements AutoCloseable {
     private long epoch;
     private int cursor;
     private int[] order;
+    private double proximalMu;
+    private List<NDArray> anchors = List.of();
 
     /**
      * @param adapter the LoRA adapter to train, or null to fine-tune every weight of {@code model}
@@ -87,6 +89,28 @@ public final class Trainer implements AutoCloseable {
 
     public AdamW optimizer() {
         return optimizer;
+    }
+
+    /**
+     * Adds the FedProx proximal term {@code μ/2·||w − w₀||²} to every following step, anchored at
+     * the trainable parameters' current values (the global model a federated client starts from).
+     * {@code mu == 0} removes it. See {@link Proximal}.
+     */
+    public void setProximal(double mu) {
+        checkArgument(mu >= 0 && Double.isFinite(mu), "Cannot set the proximal weight mu to %s, must be ≥ 0", mu);
+        anchors.forEach(NDArray::close);
+        proximalMu = mu;
+        if (mu == 0) {
+            anchors = List.of();
+            return;
+        }
+        List<NDArray> copies = new ArrayList<>(params.size());
+        for (NDArray p : params) {
+            NDArray c = p.duplicate();
+            c.setRequiresGradient(false);
+            copies.add(c);
+        }
+        anchors = copies;
     }
 
     /**
@@ -159,6 +183,7 @@ public final class Trainer implements AutoCloseable {
                 }
             }
         }
+        Proximal.addGradient(params, anchors, proximalMu);
         // The norm costs a device sync per tensor; skip it when clipping is off.
         double gradNorm = config.maxGradNorm() > 0 ? GradClip.clipByGlobalNorm(params, config.maxGradNorm()) : Double.NaN;
         optimizer.step(lr);
@@ -212,6 +237,7 @@ public final class Trainer implements AutoCloseable {
     @Override
     public void close() {
         optimizer.close();
+        anchors.forEach(NDArray::close);
         if (adapter != null) {
             adapter.setTrainable(false);
         } else {
