@@ -5,7 +5,10 @@ import ai.djl.ndarray.types.DataType;
 import dev.understudy.job.config.ConfigLoader;
 import dev.understudy.job.config.JobConfig;
 import dev.understudy.job.data.DataPrep;
+import dev.understudy.job.engine.EvalFunction;
 import dev.understudy.job.engine.ExecutorModelCache;
+import dev.understudy.job.method.FederatedMethod;
+import dev.understudy.job.method.Methods;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.job.storage.RunStore;
@@ -84,22 +87,26 @@ public final class FederatedJob {
         sc.setJobGroup("understudy-data", "data: read, assign clients, tokenise", false);
         DataPrep.Prepared data = DataPrep.prepare(spark, cfg, partitions);
         try {
-            Path localModel = ExecutorModelCache.localDir(cfg.model().base());
+            FederatedMethod method = Methods.create(cfg);
+            Path localModel = ExecutorModelCache.localDir(method.clientModelUri());
             int padId;
+            EvalFunction.Labels labels = null;
             try (Tokenizer tok = Tokenizer.load(localModel)) {
                 padId = tok.padIdOrEos();
+                labels = labelCandidates(cfg, data.labels(), tok);
             }
             var c = cfg.client();
             long maxClient = data.trainSizes().values().stream().mapToLong(Long::longValue).max().orElse(1);
-            TrainSettings probe = settings(cfg, padId, 0);
-            long totalSteps = (long) cfg.server().rounds() * probe.stepsFor(maxClient);
-            TrainSettings settings = settings(cfg, padId, totalSteps);
             Map<String, Object> params = new LinkedHashMap<>(cfg.server().strategyParams());
             params.putIfAbsent("accept_failures", cfg.server().acceptFailures());
             if (cfg.server().strategy().equalsIgnoreCase("fedprox") && c.proximalMu() > 0) {
                 params.putIfAbsent("proximal_mu", c.proximalMu());
             }
             FederatedStrategy strategy = Strategies.create(cfg.server().strategy(), params);
+            double mu = proximalMu(c.proximalMu(), strategy.proximalMu());
+            TrainSettings probe = settings(cfg, method.clientModelUri(), padId, 0, mu);
+            long totalSteps = (long) cfg.server().rounds() * probe.stepsFor(maxClient);
+            TrainSettings settings = settings(cfg, method.clientModelUri(), padId, totalSteps, mu);
             var s = cfg.server();
             RoundEngine.Options opts = new RoundEngine.Options(s.rounds(), s.clientsPerRound(), s.fraction(), s.minClients(),
                     s.evalEvery(), s.maxFailedFraction(), cfg.seed(), stopAfter);
@@ -108,7 +115,7 @@ public final class FederatedJob {
             try (NDManager m = NDManager.newBaseManager("PyTorch");
                     DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32)) {
                 RoundEngine engine = new RoundEngine(sc, data.clients(), List.copyOf(data.trainSizes().keySet()), settings,
-                        strategy, store, opts, resolved, base);
+                        strategy, method, store, opts, resolved, base, labels, data.skippedTotal());
                 RoundEngine.Result r = engine.run();
                 return new JobResult(store.base(), r.rounds(), r.resumedFrom(), data.skipped(), data.truncated(),
                         data.heldOut(), data.trainSizes().size(), data.rows(), r.finalAdapter());
@@ -124,17 +131,11 @@ public final class FederatedJob {
      */
     static void rejectUnimplemented(JobConfig cfg) {
         List<String> bad = new java.util.ArrayList<>();
-        if (!cfg.method().equals("fedavg_lora")) {
-            bad.add("method=" + cfg.method() + " (only fedavg_lora so far)");
-        }
         if (cfg.output().saveMerged()) {
             bad.add("output.save_merged=true");
         }
         if (cfg.output().keepRounds() > 0) {
             bad.add("output.keep_rounds=" + cfg.output().keepRounds());
-        }
-        if (cfg.client().proximalMu() > 0) {
-            bad.add("client.proximal_mu=" + cfg.client().proximalMu() + " (the FedProx client term)");
         }
         if (cfg.client().threads() > 0) {
             bad.add("client.threads=" + cfg.client().threads() + " (set -Dai.djl.pytorch.num_threads on the executors)");
@@ -150,12 +151,42 @@ public final class FederatedJob {
         }
     }
 
-    static TrainSettings settings(JobConfig cfg, int padId, long totalSteps) {
+    static TrainSettings settings(JobConfig cfg, String clientModelUri, int padId, long totalSteps, double proximalMu) {
         var c = cfg.client();
         var lora = cfg.model().lora();
-        return new TrainSettings(cfg.model().base(), lora.rank(), lora.alpha(), lora.dropout(), lora.targetModules(),
+        return new TrainSettings(clientModelUri, lora.rank(), lora.alpha(), lora.dropout(), lora.targetModules(),
                 c.localSteps(), c.batchSize(), c.gradAccumSteps(), c.lr(), c.schedule(), c.warmupSteps(),
                 Math.max(totalSteps, c.warmupSteps()), c.minLrRatio(), c.weightDecay(), c.maxGradNorm(), cfg.seed(), padId,
-                c.localEpochs());
+                c.localEpochs(), proximalMu);
+    }
+
+    /**
+     * The FedProx μ the clients use: {@code client.proximal_mu} (with any strategy, e.g. FedAdam +
+     * proximal term) or the fedprox strategy's {@code proximal_mu}; both set to different values is
+     * an error.
+     */
+    static double proximalMu(double clientMu, double strategyMu) {
+        if (clientMu > 0 && strategyMu > 0 && clientMu != strategyMu) {
+            throw new IllegalArgumentException("client.proximal_mu=" + clientMu + " and server.strategy_params.proximal_mu="
+                    + strategyMu + " disagree; set only one of them");
+        }
+        return Math.max(clientMu, strategyMu);
+    }
+
+    /**
+     * Label candidates for accuracy on classification data: each label's response (its label word)
+     * tokenised as the examples' responses are; null when the data are not classification rows or
+     * have fewer than two labels.
+     */
+    static EvalFunction.Labels labelCandidates(JobConfig cfg, List<String> labels, Tokenizer tok) {
+        if (labels.size() < 2) {
+            return null;
+        }
+        List<int[]> responses = new java.util.ArrayList<>();
+        for (String l : labels) {
+            var pr = tok.encodePromptResponse(" ", cfg.data().responseFor(l), cfg.data().maxLength(), true, true);
+            responses.add(java.util.Arrays.copyOfRange(pr.ids(), pr.promptLength(), pr.ids().length));
+        }
+        return new EvalFunction.Labels(labels, responses);
     }
 }

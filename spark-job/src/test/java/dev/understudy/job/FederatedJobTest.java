@@ -88,6 +88,14 @@ class FederatedJobTest extends SparkTestBase {
                 LoraAdapter back = PeftAdapters.load(new DirectoryModelSource(out.resolve("adapter")), base, m)) {
             assertThat(AdapterVectors.flatten(back.exportTensors())).isEqualTo(r.finalAdapter());
         }
+        // classification data: label-scoring accuracy on the held-out rows, per round and per client
+        assertThat(r.rounds()).allSatisfy(m -> assertThat(m.evalAccuracy()).isBetween(0.0, 1.0));
+        Dataset<Row> metrics = spark.read().parquet(out.resolve("metrics.parquet").toString());
+        assertThat(metrics.count()).isEqualTo(3);
+        assertThat(metrics.filter("skipped_rows = 1 AND bytes_up > 0 AND eval_accuracy >= 0").count()).isEqualTo(3);
+        Dataset<Row> perClient = spark.read().parquet(out.resolve("eval_per_client").toString());
+        assertThat(perClient.count()).isEqualTo(3 * 8); // eval_every=1, every client has held-out rows
+        assertThat(perClient.filter("round = 3").select("client_id").distinct().count()).isEqualTo(8);
         // a second `run` into the same directory refuses instead of mixing runs
         assertThatThrownBy(() -> FederatedJob.run(spark, config("run1"), false))
                 .hasMessageContaining("already holds 3 committed round(s)").hasMessageContaining("resume");
@@ -95,8 +103,33 @@ class FederatedJobTest extends SparkTestBase {
 
     @Test
     void settingsNotImplementedYetAreRejectedNotIgnored() {
-        assertThatThrownBy(() -> FederatedJob.run(spark, config("run-x", "client.proximal_mu=0.1"), false))
-                .hasMessageContaining("not implemented yet").hasMessageContaining("client.proximal_mu");
+        assertThatThrownBy(() -> FederatedJob.run(spark, config("run-x", "data.eval_path=" + data.toUri()), false))
+                .hasMessageContaining("not implemented yet").hasMessageContaining("data.eval_path");
+        assertThatThrownBy(() -> FederatedJob.run(spark, config("run-y", "method=fedpt_unknown"), false))
+                .hasMessageContaining("method").hasMessageContaining("fedavg_lora");
+    }
+
+    /** FedProx: the proximal term changes the clients' updates, and pulls them towards the global. */
+    @Test
+    void fedProxClientTermShrinksTheRoundUpdate() throws Exception {
+        float[] plain = FederatedJob.run(spark, config("run-fedavg1", "server.rounds=1"), false).finalAdapter();
+        float[] prox = FederatedJob.run(spark, config("run-fedprox1", "server.rounds=1", "server.strategy=fedprox",
+                "server.strategy_params={proximal_mu: 5.0}"), false).finalAdapter();
+        assertThat(prox).isNotEqualTo(plain);
+        float[] init = FederatedJob.run(spark, config("run-init", "server.rounds=1", "client.lr=1e-12"), false)
+                .finalAdapter();
+        assertThat(distance(prox, init)).isLessThan(distance(plain, init));
+        assertThatThrownBy(() -> FederatedJob.run(spark, config("run-mu", "server.rounds=1", "server.strategy=fedprox",
+                "server.strategy_params={proximal_mu: 5.0}", "client.proximal_mu=0.1"), false))
+                .hasMessageContaining("disagree");
+    }
+
+    static double distance(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += (a[i] - b[i]) * (double) (a[i] - b[i]);
+        }
+        return Math.sqrt(s);
     }
 
     @Test

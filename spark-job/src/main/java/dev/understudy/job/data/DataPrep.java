@@ -45,8 +45,15 @@ public final class DataPrep {
     private DataPrep() {}
 
     /** Prepared client data plus the counts the run reports. */
+    /**
+     * @param labels the distinct label values of classification data (sorted; empty for other kinds)
+     */
     public record Prepared(JavaPairRDD<String, ClientData> clients, Map<String, Long> trainSizes, long rows,
-            Map<String, Long> skipped, long truncated, long heldOut) {}
+            Map<String, Long> skipped, long truncated, long heldOut, List<String> labels) {
+        public long skippedTotal() {
+            return skipped.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
 
     public static Prepared prepare(SparkSession spark, JobConfig cfg, int partitions) {
         DataConfig d = cfg.data();
@@ -160,7 +167,8 @@ public final class DataPrep {
         JavaPairRDD<String, ClientData> packed = grouped.partitionBy(ClientPacking.of(sizes, partitions))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         packed.count();
-        return new Prepared(packed, sizes, rows, bad, truncated, heldOut);
+        List<String> classLabels = d.kind() == DataConfig.Kind.CLASSIFICATION ? List.copyOf(labels) : List.of();
+        return new Prepared(packed, sizes, rows, bad, truncated, heldOut, classLabels);
     }
 
     /** The global hold-out test as a UDF (GlobalHoldout itself is not serialisable). */

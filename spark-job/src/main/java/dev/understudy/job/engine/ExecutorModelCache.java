@@ -4,44 +4,55 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.understudy.job.storage.HadoopModelSource;
 import dev.understudy.ops.model.DecoderModel;
+import dev.understudy.ops.model.Devices;
 import dev.understudy.ops.model.HfModels;
+import dev.understudy.ops.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 
 /**
- * The frozen base model, loaded once per executor JVM and shared read-only by the tasks of that
- * JVM (the forward pass is thread-safe; each task trains its own adapter). Keyed by model URI: a
- * task asking for another URI replaces (and closes) the cached model, which is how a job that
- * changes models releases the old one.
+ * Frozen base models, loaded once per executor JVM (and device) and shared read-only by the tasks
+ * of that JVM (the forward pass is thread-safe; each task trains its own adapter). Keyed by model
+ * URI and device: a task on GPU 1 gets its own copy on {@code cuda:1}. At most {@link #maxModels()}
+ * distinct URIs stay loaded (least recently used first out, closing its native memory), so a job
+ * that changes models releases the old one while a method that needs two (a small and a large
+ * model) keeps both. The limit is the system property {@code understudy.executor.max_models}
+ * (default 2).
  */
 public final class ExecutorModelCache {
     private ExecutorModelCache() {}
 
-    private static String uri;
-    private static NDManager manager;
-    private static DecoderModel model;
-    private static String tokenizerUri;
-    private static dev.understudy.ops.tokenizer.Tokenizer tokenizer;
+    private record Loaded(NDManager manager, DecoderModel model) {}
+
+    private static final Map<String, Loaded> MODELS = new LinkedHashMap<>(4, 0.75f, true); // access order
+    private static final Map<String, Tokenizer> TOKENIZERS = new LinkedHashMap<>(4, 0.75f, true);
+
+    static int maxModels() {
+        return Math.max(1, Integer.getInteger("understudy.executor.max_models", 2));
+    }
 
     /** The tokenizer of the model directory at {@code modelUri}, loaded once per executor JVM. */
-    public static synchronized dev.understudy.ops.tokenizer.Tokenizer tokenizer(String modelUri) {
-        if (tokenizer != null && modelUri.equals(tokenizerUri)) {
-            return tokenizer;
-        }
-        if (tokenizer != null) {
-            tokenizer.close();
+    public static synchronized Tokenizer tokenizer(String modelUri) {
+        Tokenizer t = TOKENIZERS.get(modelUri);
+        if (t != null) {
+            return t;
         }
         try {
-            Path local = localDir(modelUri);
-            tokenizer = dev.understudy.ops.tokenizer.Tokenizer.load(local);
-            tokenizerUri = modelUri;
-            return tokenizer;
+            t = Tokenizer.load(localDir(modelUri));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load the tokenizer of " + modelUri + " on this executor", e);
         }
+        TOKENIZERS.put(modelUri, t);
+        evict(TOKENIZERS, Tokenizer::close);
+        return t;
     }
 
     /** The model directory on local disk (copied from a remote filesystem once per JVM). */
@@ -50,32 +61,67 @@ public final class ExecutorModelCache {
         return src.localCopy(Path.of(System.getProperty("java.io.tmpdir"), "understudy-models"));
     }
 
-    /** The model at {@code modelUri}, loading it (copied to local disk first if remote) on first use. */
-    public static synchronized DecoderModel get(String modelUri) {
-        if (model != null && modelUri.equals(uri)) {
-            return model;
+    /** The model at {@code modelUri} on the calling task's device ({@link TaskDevices}). */
+    public static DecoderModel get(String modelUri) {
+        return get(modelUri, TaskDevices.gpuIndex());
+    }
+
+    /** The model at {@code modelUri} on {@code cuda:gpuIndex} (CPU for −1), loading it on first use. */
+    public static synchronized DecoderModel get(String modelUri, int gpuIndex) {
+        String key = gpuIndex + "|" + modelUri;
+        Loaded l = MODELS.get(key);
+        if (l != null) {
+            return l.model();
         }
-        invalidate();
+        NDManager m = NDManager.newBaseManager(Devices.select(gpuIndex), "PyTorch");
         try {
-            Path local = localDir(modelUri);
-            NDManager m = NDManager.newBaseManager("PyTorch");
-            model = HfModels.load(local, m, DataType.FLOAT32);
-            manager = m;
-            uri = modelUri;
-            return model;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot load base model " + modelUri + " on this executor", e);
+            l = new Loaded(m, HfModels.load(localDir(modelUri), m, DataType.FLOAT32));
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("cannot load base model " + modelUri + " on this executor", io);
+            }
+            throw (RuntimeException) e;
+        }
+        MODELS.put(key, l);
+        // evict by URI: all devices' copies of the least recently used URIs beyond the limit
+        List<String> uris = new ArrayList<>();
+        for (String k : MODELS.keySet()) {
+            String u = k.substring(k.indexOf('|') + 1);
+            uris.remove(u);
+            uris.add(u); // most recent last
+        }
+        while (uris.size() > maxModels()) {
+            String drop = uris.remove(0);
+            for (Iterator<Map.Entry<String, Loaded>> it = MODELS.entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<String, Loaded> e = it.next();
+                if (e.getKey().endsWith("|" + drop)) {
+                    close(e.getValue());
+                    it.remove();
+                }
+            }
+        }
+        return l.model();
+    }
+
+    private static <T> void evict(Map<String, T> map, java.util.function.Consumer<T> close) {
+        while (map.size() > maxModels()) {
+            Iterator<Map.Entry<String, T>> it = map.entrySet().iterator();
+            close.accept(it.next().getValue());
+            it.remove();
         }
     }
 
-    /** Drops the cached model (e.g. when a job finishes or switches models). */
+    private static void close(Loaded l) {
+        l.model().close();
+        l.manager().close();
+    }
+
+    /** Drops every cached model and tokenizer (e.g. when a job finishes). */
     public static synchronized void invalidate() {
-        if (model != null) {
-            model.close();
-            manager.close();
-        }
-        model = null;
-        manager = null;
-        uri = null;
+        MODELS.values().forEach(ExecutorModelCache::close);
+        MODELS.clear();
+        TOKENIZERS.values().forEach(Tokenizer::close);
+        TOKENIZERS.clear();
     }
 }

@@ -131,11 +131,15 @@ public final class KryoRegistration implements KryoRegistrator {
             out.writeString(e.clientId());
             out.writeDouble(e.nll());
             out.writeLong(e.tokens(), true);
+            out.writeLong(e.correct(), true);
+            out.writeLong(e.scored(), true);
+            out.writeLong(e.examples(), true);
         }
 
         @Override
         public EvalFunction.ClientEval read(Kryo kryo, Input in, Class<EvalFunction.ClientEval> type) {
-            return new EvalFunction.ClientEval(in.readString(), in.readDouble(), in.readLong(true));
+            return new EvalFunction.ClientEval(in.readString(), in.readDouble(), in.readLong(true), in.readLong(true),
+                    in.readLong(true), in.readLong(true));
         }
     }
 }

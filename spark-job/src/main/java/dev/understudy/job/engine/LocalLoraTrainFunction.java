@@ -90,6 +90,7 @@ public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tu
             try (Trainer trainer = new Trainer(base, lora, settings.trainConfig(seed), settings.padId(), m)) {
                 int steps = settings.stepsFor(examples.size());
                 trainer.resumeAt((long) (round - 1) * steps, 0, 0); // the schedule continues across rounds
+                trainer.setProximal(settings.proximalMu()); // anchored at the global adapter just loaded
                 Trainer.TrainResult r = trainer.train(examples, steps);
                 float[] delta = AdapterVectors.minus(AdapterVectors.flatten(lora.exportTensors()), start);
                 double meanLoss = java.util.Arrays.stream(r.losses()).average().orElse(Double.NaN);

@@ -3,7 +3,12 @@ package dev.understudy.job.engine;
 import static dev.understudy.ops.util.Preconditions.checkArgument;
 
 import ai.djl.ndarray.NDManager;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
+import dev.understudy.job.method.FedAvgLora;
+import dev.understudy.job.method.FederatedMethod;
+import dev.understudy.job.method.MethodContext;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.federation.ClientFailure;
 import dev.understudy.ops.federation.ClientUpdate;
@@ -40,24 +45,32 @@ import org.apache.spark.broadcast.Broadcast;
 
 /**
  * The driver's round loop: sample clients → broadcast the global adapter → train sampled clients
- * in {@code mapPartitions} → reduce their deltas (a {@code treeAggregate} of a weighted mean for
- * linear strategies, so the driver holds O(1) updates; a collect for robust ones) → strategy →
- * evaluate every N rounds → commit the round atomically (see {@link RunStore}).
+ * in {@code mapPartitions} → reduce their deltas (per-partition weighted sums merged in partition
+ * order for linear strategies, so the driver holds O(1) updates; a collect for robust ones) →
+ * strategy → the method's server step ({@link FederatedMethod#afterAggregation}) → evaluate every N
+ * rounds (a Spark job over every client's held-out data) → commit the round atomically (see
+ * {@link RunStore}).
  *
  * <p>Resumable: {@link #run} continues after the last committed round. Everything a round needs
  * is either committed (global adapter, server-optimiser state) or derived from (seed, round), so a
  * resumed run ends with an adapter bit-identical to an uninterrupted one.
  */
 public final class RoundEngine {
+    /** JSON of metrics: NaN (a round without evaluation) is written as {@code NaN}, as Spark's JSON reader accepts. */
+    static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
+
     private final JavaSparkContext sc;
     private final JavaPairRDD<String, ClientData> clients;
     private final List<String> clientIds; // sorted
     private final TrainSettings settings;
     private final FederatedStrategy strategy;
+    private final FederatedMethod method;
     private final RunStore store;
     private final Options options;
     private final String resolvedConfig;
     private final DecoderModel baseOnDriver;
+    private final EvalFunction.Labels labels;
+    private final long skippedRows;
 
     /**
      * @param rounds total rounds of the run
@@ -79,26 +92,53 @@ public final class RoundEngine {
         }
     }
 
-    /** Metrics of one round, also written as one JSON line. */
+    /**
+     * Metrics of one round, also written as one JSON line ({@code metrics.jsonl}) and a row of
+     * {@code metrics.parquet}. Evaluation fields are NaN in rounds without evaluation; accuracy is
+     * NaN unless the data are classification rows. Times are wall seconds on the driver: local
+     * training (the Spark stage, including the task-side serialisation of the updates), aggregation
+     * (merging the partial sums and the strategy step), the method's server step, evaluation and
+     * commit.
+     */
     public record RoundMetrics(int round, int sampled, int succeeded, int failed, double trainLoss, double evalLoss,
-            double evalPerplexity, long bytesUp, long bytesDown, double trainSeconds, double aggregateSeconds,
-            double commitSeconds, boolean updated) implements Serializable {}
+            double evalPerplexity, double evalAccuracy, long bytesUp, long bytesDown, double trainSeconds,
+            double aggregateSeconds, double serverSeconds, double evalSeconds, double commitSeconds, double roundSeconds,
+            long skippedRows, boolean updated, Map<String, Double> methodMetrics) implements Serializable {}
 
-    /** Outcome of {@link #run}. */
+    /** Outcome of {@link #run}: the final global adapter and the metrics of every round of the run (also earlier runs' on resume). */
     public record Result(float[] finalAdapter, List<RoundMetrics> rounds, int resumedFrom, String outputDir) {}
 
+    /** FedAvg-LoRA on {@code settings.modelUri()}, no label scoring. */
     public RoundEngine(JavaSparkContext sc, JavaPairRDD<String, ClientData> clients, List<String> clientIds,
             TrainSettings settings, FederatedStrategy strategy, RunStore store, Options options, String resolvedConfig,
             DecoderModel baseOnDriver) {
+        this(sc, clients, clientIds, settings, strategy, new FedAvgLora(settings.modelUri()), store, options, resolvedConfig,
+                baseOnDriver, null, 0);
+    }
+
+    /**
+     * @param baseOnDriver the client model ({@link FederatedMethod#clientModelUri()}) loaded on the driver
+     * @param labels label candidates for accuracy on classification data, or null
+     * @param skippedRows bad rows skipped by data preparation (reported with every round)
+     */
+    public RoundEngine(JavaSparkContext sc, JavaPairRDD<String, ClientData> clients, List<String> clientIds,
+            TrainSettings settings, FederatedStrategy strategy, FederatedMethod method, RunStore store, Options options,
+            String resolvedConfig, DecoderModel baseOnDriver, EvalFunction.Labels labels, long skippedRows) {
         this.sc = sc;
         this.clients = clients;
         this.clientIds = clientIds.stream().sorted().toList();
         this.settings = settings;
         this.strategy = strategy;
+        this.method = method;
         this.store = store;
         this.options = options;
         this.resolvedConfig = resolvedConfig;
         this.baseOnDriver = baseOnDriver;
+        this.labels = labels;
+        this.skippedRows = skippedRows;
+        checkArgument(method.clientModelUri().equals(settings.modelUri()),
+                "the method's client model %s differs from the model the clients train (%s)", method.clientModelUri(),
+                settings.modelUri());
         checkArgument(this.clientIds.size() >= options.minClients(),
                 "only %s clients have training data but server.min_clients=%s; lower it or provide more clients",
                 this.clientIds.size(), options.minClients());
@@ -133,40 +173,128 @@ public final class RoundEngine {
         float[] global = AdapterVectors.flatten(initTensors);
         int start = 1;
         var last = store.lastCommittedRound();
+        MethodContext ctx = new MethodContext(sc, store, baseOnDriver, layout, settings, clients, options.seed(),
+                last.isPresent());
+        List<RoundMetrics> metrics = new ArrayList<>();
         if (last.isPresent()) {
             RunStore.CommittedRound cr = store.readRound(last.get());
             global = readVector(cr.files().get("global.safetensors"), layout);
-            Map<String, float[]> state = new LinkedHashMap<>();
-            if (cr.files().containsKey("strategy_state.safetensors")) {
-                SafetensorsReader.stream(new ByteArrayInputStream(cr.files().get("strategy_state.safetensors")), "strategy state",
-                        t -> state.put(t.name(), t.toFloats()));
-            }
-            strategy.restoreState(state, cr.metadata().get("strategy_rounds").getAsLong());
+            strategy.restoreState(readState(cr, "strategy_state.safetensors"), cr.metadata().get("strategy_rounds").getAsLong());
+            method.restoreState(readState(cr, "method_state.safetensors"));
             start = last.get() + 1;
+            metrics.addAll(priorMetrics(last.get()));
+        } else {
+            sc.setJobGroup("understudy-method", "method " + method.name() + ": before federation", false);
+            method.beforeFederation(ctx);
         }
         int resumedFrom = start - 1;
-        List<RoundMetrics> metrics = new ArrayList<>();
         for (int round = start; round <= options.rounds(); round++) {
-            RoundMetrics rm;
             float[][] next = new float[1][];
-            rm = runRound(round, global, layout, next);
+            RoundMetrics rm = runRound(ctx, round, global, layout, next);
             global = next[0];
             metrics.add(rm);
-            System.out.printf(Locale.ROOT, "round %d/%d: %d/%d clients, train loss %.4f%s, up %.1f KB, %.1fs train, %.2fs aggregate, %.2fs commit%n",
-                    round, options.rounds(), rm.succeeded(), rm.sampled(), rm.trainLoss(),
-                    Double.isNaN(rm.evalLoss()) ? "" : String.format(Locale.ROOT, ", eval loss %.4f (ppl %.2f)", rm.evalLoss(), rm.evalPerplexity()),
-                    rm.bytesUp() / 1024.0, rm.trainSeconds(), rm.aggregateSeconds(), rm.commitSeconds());
+            store.writeString("metrics.jsonl", jsonLines(metrics));
+            System.out.println(progressLine(rm, options.rounds()));
             if (options.stopAfterRound() > 0 && round == options.stopAfterRound()) {
                 break;
             }
         }
-        if (store.lastCommittedRound().orElse(0) == options.rounds()) {
+        boolean complete = store.lastCommittedRound().orElse(0) == options.rounds();
+        if (complete) {
             writeFinal(global, layout);
+            sc.setJobGroup("understudy-method", "method " + method.name() + ": finish", false);
+            method.finish(ctx, global);
+        }
+        MetricsTables.writeRounds(sc, store, metrics);
+        if (complete) {
+            System.out.print(summaryTable(metrics));
         }
         return new Result(global, metrics, resumedFrom, store.base());
     }
 
-    private RoundMetrics runRound(int round, float[] global, Map<String, long[]> layout, float[][] next) throws IOException {
+    private static Map<String, float[]> readState(RunStore.CommittedRound cr, String file) throws IOException {
+        Map<String, float[]> state = new LinkedHashMap<>();
+        if (cr.files().containsKey(file)) {
+            SafetensorsReader.stream(new ByteArrayInputStream(cr.files().get(file)), file,
+                    t -> state.put(t.name(), t.toFloats()));
+        }
+        return state;
+    }
+
+    /** Metrics of rounds 1..last from an earlier run: metrics.jsonl, else the round manifests. */
+    private List<RoundMetrics> priorMetrics(int last) throws IOException {
+        Map<Integer, RoundMetrics> byRound = new TreeMap<>();
+        if (store.exists("metrics.jsonl")) {
+            for (String line : store.readString("metrics.jsonl").split("\n")) {
+                if (!line.isBlank()) {
+                    RoundMetrics m = GSON.fromJson(line, RoundMetrics.class);
+                    if (m.round() <= last) {
+                        byRound.put(m.round(), m);
+                    }
+                }
+            }
+        }
+        for (int r : store.committedRounds()) {
+            if (r <= last && !byRound.containsKey(r)) {
+                JsonObject meta = store.readRound(r).metadata();
+                if (meta.has("metrics")) {
+                    byRound.put(r, GSON.fromJson(meta.get("metrics"), RoundMetrics.class));
+                }
+            }
+        }
+        return new ArrayList<>(byRound.values());
+    }
+
+    private static String jsonLines(List<RoundMetrics> metrics) {
+        StringBuilder b = new StringBuilder();
+        metrics.forEach(m -> b.append(GSON.toJson(m)).append('\n'));
+        return b.toString();
+    }
+
+    static String progressLine(RoundMetrics rm, int rounds) {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "round %d/%d: %d/%d clients, train loss %.4f",
+                rm.round(), rounds, rm.succeeded(), rm.sampled(), rm.trainLoss()));
+        if (!Double.isNaN(rm.evalLoss())) {
+            b.append(String.format(Locale.ROOT, ", eval loss %.4f (ppl %.2f)", rm.evalLoss(), rm.evalPerplexity()));
+        }
+        if (!Double.isNaN(rm.evalAccuracy())) {
+            b.append(String.format(Locale.ROOT, ", accuracy %.3f", rm.evalAccuracy()));
+        }
+        rm.methodMetrics().forEach((k, v) -> b.append(String.format(Locale.ROOT, ", %s %.4f", k, v)));
+        b.append(String.format(Locale.ROOT, " | up %.1f KB | %.1fs: train %.1fs, aggregate %.2fs", rm.bytesUp() / 1024.0,
+                rm.roundSeconds(), rm.trainSeconds(), rm.aggregateSeconds()));
+        if (rm.serverSeconds() > 0.005) {
+            b.append(String.format(Locale.ROOT, ", server %.2fs", rm.serverSeconds()));
+        }
+        if (rm.evalSeconds() > 0) {
+            b.append(String.format(Locale.ROOT, ", eval %.2fs", rm.evalSeconds()));
+        }
+        b.append(String.format(Locale.ROOT, ", commit %.2fs", rm.commitSeconds()));
+        if (rm.failed() > 0) {
+            b.append(String.format(Locale.ROOT, " | %d failed%s", rm.failed(), rm.updated() ? "" : ", global kept"));
+        }
+        return b.toString();
+    }
+
+    /** The final table: one line per round. */
+    static String summaryTable(List<RoundMetrics> metrics) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "%n%5s %8s %10s %10s %9s %9s %10s %8s%n", "round", "clients", "train loss",
+                "eval loss", "eval ppl", "accuracy", "up (KB)", "seconds"));
+        for (RoundMetrics m : metrics) {
+            b.append(String.format(Locale.ROOT, "%5d %4d/%-3d %10.4f %10s %9s %9s %10.1f %8.1f%n", m.round(), m.succeeded(),
+                    m.sampled(), m.trainLoss(), fmt(m.evalLoss(), "%.4f"), fmt(m.evalPerplexity(), "%.2f"),
+                    fmt(m.evalAccuracy(), "%.3f"), m.bytesUp() / 1024.0, m.roundSeconds()));
+        }
+        return b.toString();
+    }
+
+    private static String fmt(double v, String f) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, f, v);
+    }
+
+    private RoundMetrics runRound(MethodContext ctx, int round, float[] global, Map<String, long[]> layout, float[][] next)
+            throws IOException {
         List<String> sampled = sample(clientIds, round, options);
         sc.setJobGroup("understudy-round-" + round, "round " + round + ": local training (" + sampled.size() + " clients)", false);
         long t0 = System.nanoTime();
@@ -174,14 +302,14 @@ public final class RoundEngine {
         Set<String> sampledSet = new HashSet<>(sampled);
         JavaRDD<ClientResult> results = clients.mapPartitions(
                 new LocalLoraTrainFunction(round, bcast, layout, sampledSet, settings));
-        List<ClientResult> ok = new ArrayList<>();
         List<ClientFailure> failures = new ArrayList<>();
-        WeightedMean mean;
         long bytesUp;
         double lossSum = 0;
         long lossWeight = 0;
+        int succeeded;
         int n = global.length;
         Optional<float[]> updated;
+        long t1;
         if (strategy.isLinear()) {
             // One partial weighted sum per partition (clients added in id order), merged on the
             // driver in partition order, one partition at a time: O(1) updates on the driver and a
@@ -196,49 +324,70 @@ public final class RoundEngine {
                 return List.of(a).iterator();
             }).persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
             partials.count();
+            t1 = System.nanoTime();
             RoundAccumulator acc = RoundAccumulator.empty(n);
             for (java.util.Iterator<RoundAccumulator> it = partials.toLocalIterator(); it.hasNext(); ) {
                 RoundAccumulator.merge(acc, it.next());
             }
             partials.unpersist(false);
-            long t1 = System.nanoTime();
-            mean = acc.mean;
             bytesUp = acc.bytesUp;
             acc.failures.forEach(f -> failures.add(new ClientFailure(f[0], f[1])));
             lossSum = acc.lossSum;
             lossWeight = acc.lossWeight;
-            int succeeded = acc.mean.count();
+            succeeded = acc.mean.count();
             updated = tooManyFailures(failures.size(), sampled.size()) || succeeded == 0
                     ? Optional.empty()
-                    : strategy.applyMean(round, global, mean, failures.size());
-            next[0] = updated.orElse(global);
-            long t2 = System.nanoTime();
-            return finishRound(round, sampled, succeeded, failures, lossSum, lossWeight, bytesUp, next[0], layout,
-                    (t1 - t0) / 1e9, (t2 - t1) / 1e9, updated.isPresent());
-        }
-        List<ClientResult> all = new ArrayList<>(results.collect());
-        all.sort(java.util.Comparator.comparing(ClientResult::clientId)); // order-independent of task timing
-        long t1 = System.nanoTime();
-        List<ClientUpdate> updates = new ArrayList<>();
-        bytesUp = 0;
-        for (ClientResult r : all) {
-            if (r.ok()) {
-                ok.add(r);
-                updates.add(toUpdate(r));
-                bytesUp += r.payloadBytes();
-                lossSum += r.trainLoss() * r.numExamples();
-                lossWeight += r.numExamples();
-            } else {
-                failures.add(new ClientFailure(r.clientId(), r.failure()));
+                    : strategy.applyMean(round, global, acc.mean, failures.size());
+        } else {
+            List<ClientResult> all = new ArrayList<>(results.collect());
+            t1 = System.nanoTime();
+            all.sort(java.util.Comparator.comparing(ClientResult::clientId)); // order-independent of task timing
+            List<ClientUpdate> updates = new ArrayList<>();
+            bytesUp = 0;
+            for (ClientResult r : all) {
+                if (r.ok()) {
+                    updates.add(toUpdate(r));
+                    bytesUp += r.payloadBytes();
+                    lossSum += r.trainLoss() * r.numExamples();
+                    lossWeight += r.numExamples();
+                } else {
+                    failures.add(new ClientFailure(r.clientId(), r.failure()));
+                }
             }
+            succeeded = updates.size();
+            updated = tooManyFailures(failures.size(), sampled.size()) || updates.isEmpty()
+                    ? Optional.empty()
+                    : strategy.aggregate(round, global, updates, failures);
         }
-        updated = tooManyFailures(failures.size(), sampled.size()) || updates.isEmpty()
-                ? Optional.empty()
-                : strategy.aggregate(round, global, updates, failures);
-        next[0] = updated.orElse(global);
+        bcast.unpersist(false);
         long t2 = System.nanoTime();
-        return finishRound(round, sampled, ok.size(), failures, lossSum, lossWeight, bytesUp, next[0], layout,
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9, updated.isPresent());
+        float[] nextGlobal = updated.orElse(global);
+        if (updated.isPresent()) {
+            sc.setJobGroup("understudy-round-" + round, "round " + round + ": server step (" + method.name() + ")", false);
+            nextGlobal = method.afterAggregation(ctx, round, nextGlobal);
+            checkArgument(nextGlobal.length == n, "method %s returned a global state of %s floats, expected %s",
+                    method.name(), nextGlobal.length, n);
+        }
+        next[0] = nextGlobal;
+        long t3 = System.nanoTime();
+        Evaluation eval = Evaluation.NONE;
+        Map<String, Double> methodMetrics = new TreeMap<>();
+        boolean evalNow = round == options.rounds() || (options.evalEvery() > 0 && round % options.evalEvery() == 0);
+        if (evalNow) {
+            eval = evaluate(round, nextGlobal, layout);
+            methodMetrics.putAll(method.evaluateServer(ctx, round, nextGlobal));
+        }
+        long t4 = System.nanoTime();
+        RoundMetrics rm = new RoundMetrics(round, sampled.size(), succeeded, failures.size(),
+                lossWeight == 0 ? Double.NaN : lossSum / lossWeight, eval.loss(), Math.exp(eval.loss()), eval.accuracy(),
+                bytesUp, 4L * global.length * sampled.size(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9,
+                (t4 - t3) / 1e9, 0, 0, skippedRows, updated.isPresent(), methodMetrics);
+        double commitSeconds = commit(round, nextGlobal, layout, rm, failures, eval.perClient());
+        double total = (System.nanoTime() - t0) / 1e9;
+        return new RoundMetrics(rm.round(), rm.sampled(), rm.succeeded(), rm.failed(), rm.trainLoss(), rm.evalLoss(),
+                rm.evalPerplexity(), rm.evalAccuracy(), rm.bytesUp(), rm.bytesDown(), rm.trainSeconds(),
+                rm.aggregateSeconds(), rm.serverSeconds(), rm.evalSeconds(), commitSeconds, total, rm.skippedRows(),
+                rm.updated(), rm.methodMetrics());
     }
 
     private boolean tooManyFailures(int failed, int sampled) {
@@ -249,55 +398,76 @@ public final class RoundEngine {
         return new ClientUpdate(r.clientId(), r.numExamples(), r.delta(), r.trainLoss(), r.trainTokens(), Map.of());
     }
 
-    private RoundMetrics finishRound(int round, List<String> sampled, int succeeded, List<ClientFailure> failures,
-            double lossSum, long lossWeight, long bytesUp, float[] global, Map<String, long[]> layout, double trainSeconds,
-            double aggregateSeconds, boolean updated) throws IOException {
-        double evalLoss = Double.NaN;
-        boolean evalNow = round == options.rounds() || (options.evalEvery() > 0 && round % options.evalEvery() == 0);
-        if (evalNow) {
-            sc.setJobGroup("understudy-round-" + round, "round " + round + ": evaluation (" + clientIds.size() + " clients)", false);
-            Broadcast<float[]> bcast = sc.broadcast(global);
-            List<EvalFunction.ClientEval> evals = clients.mapPartitions(new EvalFunction(bcast, layout, settings)).collect();
-            double nll = 0;
-            long tokens = 0;
-            for (EvalFunction.ClientEval e : evals) {
-                nll += e.nll();
-                tokens += e.tokens();
-            }
-            evalLoss = tokens == 0 ? Double.NaN : nll / tokens;
+    /** Global figures of one evaluation and its per-client rows. */
+    record Evaluation(double loss, double accuracy, List<EvalFunction.ClientEval> perClient) {
+        static final Evaluation NONE = new Evaluation(Double.NaN, Double.NaN, List.of());
+    }
+
+    /** Evaluates {@code global} on every client's held-out rows, as one Spark job. */
+    Evaluation evaluate(int round, float[] global, Map<String, long[]> layout) {
+        sc.setJobGroup("understudy-round-" + round, "round " + round + ": evaluation (" + clientIds.size() + " clients)", false);
+        Broadcast<float[]> bcast = sc.broadcast(global);
+        List<EvalFunction.ClientEval> evals = new ArrayList<>(
+                clients.mapPartitions(new EvalFunction(bcast, layout, settings, labels)).collect());
+        bcast.unpersist(false);
+        evals.sort(java.util.Comparator.comparing(EvalFunction.ClientEval::clientId));
+        MetricsTables.writePerClient(sc, store, round, evals);
+        return summarise(evals);
+    }
+
+    /** Token-weighted loss and example-weighted accuracy over clients. */
+    static Evaluation summarise(List<EvalFunction.ClientEval> evals) {
+        double nll = 0;
+        long tokens = 0;
+        long correct = 0;
+        long scored = 0;
+        for (EvalFunction.ClientEval e : evals) {
+            nll += e.nll();
+            tokens += e.tokens();
+            correct += e.correct();
+            scored += e.scored();
         }
+        return new Evaluation(tokens == 0 ? Double.NaN : nll / tokens, scored == 0 ? Double.NaN : (double) correct / scored,
+                evals);
+    }
+
+    private double commit(int round, float[] global, Map<String, long[]> layout, RoundMetrics rm,
+            List<ClientFailure> failures, List<EvalFunction.ClientEval> perClient) throws IOException {
         long t0 = System.nanoTime();
-        RoundMetrics rm = new RoundMetrics(round, sampled.size(), succeeded, failures.size(),
-                lossWeight == 0 ? Double.NaN : lossSum / lossWeight, evalLoss, Math.exp(evalLoss), bytesUp,
-                4L * global.length * sampled.size(), trainSeconds, aggregateSeconds, 0, updated);
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put("global.safetensors", writeVector(global, layout));
-        Map<String, float[]> state = strategy.state();
-        if (!state.isEmpty()) {
-            List<TensorEntry> entries = new ArrayList<>();
-            for (Map.Entry<String, float[]> e : new TreeMap<>(state).entrySet()) {
-                entries.add(TensorEntry.ofFloats(e.getKey(), new long[] {e.getValue().length}, e.getValue()));
-            }
-            files.put("strategy_state.safetensors", RunStore.bytes(out -> SafetensorsWriter.write(out, entries, null)));
-        }
+        putState(files, "strategy_state.safetensors", strategy.state());
+        putState(files, "method_state.safetensors", method.state());
         files.put("config.yaml", resolvedConfig.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        if (!perClient.isEmpty()) {
+            StringBuilder b = new StringBuilder();
+            perClient.forEach(e -> b.append(GSON.toJson(EvalFunction.row(round, e))).append('\n'));
+            files.put("eval_per_client.jsonl", b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
         JsonObject meta = new JsonObject();
         meta.addProperty("round", round);
+        meta.addProperty("method", method.name());
         meta.addProperty("strategy", strategy.name());
         meta.addProperty("strategy_rounds", strategy.roundsApplied());
         meta.addProperty("seed", options.seed());
         // the learning-rate schedule position is derived: each client resumes at (round − 1) × its steps
-        meta.add("metrics", new com.google.gson.Gson().toJsonTree(rm));
+        meta.add("metrics", GSON.toJsonTree(rm));
         com.google.gson.JsonArray failed = new com.google.gson.JsonArray();
         failures.forEach(f -> failed.add(f.clientId() + ": " + f.reason()));
         meta.add("failures", failed);
         store.commitRound(round, files, meta);
-        double commitSeconds = (System.nanoTime() - t0) / 1e9;
-        RoundMetrics done = new RoundMetrics(rm.round(), rm.sampled(), rm.succeeded(), rm.failed(), rm.trainLoss(),
-                rm.evalLoss(), rm.evalPerplexity(), rm.bytesUp(), rm.bytesDown(), rm.trainSeconds(), rm.aggregateSeconds(),
-                commitSeconds, rm.updated());
-        store.appendLine("metrics.jsonl", new com.google.gson.Gson().toJson(done));
-        return done;
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static void putState(Map<String, byte[]> files, String name, Map<String, float[]> state) {
+        if (state.isEmpty()) {
+            return;
+        }
+        List<TensorEntry> entries = new ArrayList<>();
+        for (Map.Entry<String, float[]> e : new TreeMap<>(state).entrySet()) {
+            entries.add(TensorEntry.ofFloats(e.getKey(), new long[] {e.getValue().length}, e.getValue()));
+        }
+        files.put(name, RunStore.bytes(out -> SafetensorsWriter.write(out, entries, null)));
     }
 
     private void writeFinal(float[] global, Map<String, long[]> layout) throws IOException {

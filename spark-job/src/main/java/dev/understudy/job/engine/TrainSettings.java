@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * Everything an executor needs to train a client, shipped with the task closure (small; the base
- * model is loaded from {@code modelUri} by {@link ExecutorModelCache}).
+ * model is loaded from {@code modelUri} by {@link ExecutorModelCache}). {@code proximalMu} is the
+ * FedProx client term's μ (0 = none).
  */
 public record TrainSettings(
         String modelUri,
@@ -28,7 +29,17 @@ public record TrainSettings(
         double maxGradNorm,
         long seed,
         int padId,
-        int localEpochs) implements Serializable {
+        int localEpochs,
+        double proximalMu) implements Serializable {
+
+    /** Settings without the FedProx proximal term. */
+    public TrainSettings(String modelUri, int loraRank, double loraAlpha, double loraDropout, List<String> loraTargets,
+            int localSteps, int batchSize, int gradAccumSteps, double lr, LrSchedule.Kind schedule, long warmupSteps,
+            long totalSteps, double minLrRatio, double weightDecay, double maxGradNorm, long seed, int padId,
+            int localEpochs) {
+        this(modelUri, loraRank, loraAlpha, loraDropout, loraTargets, localSteps, batchSize, gradAccumSteps, lr, schedule,
+                warmupSteps, totalSteps, minLrRatio, weightDecay, maxGradNorm, seed, padId, localEpochs, 0.0);
+    }
 
     /** Optimiser steps a client with {@code n} training examples takes per round. */
     public int stepsFor(long n) {

@@ -76,6 +76,11 @@ class RoundEngineTest extends SparkTestBase {
     }
 
     static RoundEngine.Result run(Path out, int rounds, int stopAfter, String strategy) throws Exception {
+        return run(out, rounds, stopAfter, strategy, new dev.understudy.job.method.FedAvgLora(settings().modelUri()));
+    }
+
+    static RoundEngine.Result run(Path out, int rounds, int stopAfter, String strategy,
+            dev.understudy.job.method.FederatedMethod method) throws Exception {
         Map<String, Long> sizes = new java.util.TreeMap<>();
         clients.forEach(c -> sizes.put(c.clientId(), c.numTrain()));
         List<Tuple2<String, ClientData>> pairs = clients.stream().map(c -> new Tuple2<>(c.clientId(), c)).toList();
@@ -84,8 +89,8 @@ class RoundEngineTest extends SparkTestBase {
         try (NDManager m = NDManager.newBaseManager("PyTorch");
                 DecoderModel base = HfModels.load(modelDir, m, DataType.FLOAT32)) {
             RoundEngine engine = new RoundEngine(jsc, rdd, new ArrayList<>(sizes.keySet()), settings(),
-                    Strategies.create(strategy, Map.of()), new RunStore(out.toUri(), new Configuration()),
-                    new RoundEngine.Options(rounds, 6, 1.0, 1, 1, 0.5, 5, stopAfter), "seed: 5\n", base);
+                    Strategies.create(strategy, Map.of()), method, new RunStore(out.toUri(), new Configuration()),
+                    new RoundEngine.Options(rounds, 6, 1.0, 1, 1, 0.5, 5, stopAfter), "seed: 5\n", base, null, 0);
             return engine.run();
         } finally {
             rdd.unpersist(false);
@@ -125,7 +130,7 @@ class RoundEngineTest extends SparkTestBase {
         Files.writeString(out.resolve("rounds/round-00003/global.safetensors"), "partial");
         RoundEngine.Result resumed = run(out, 4, 0, "fedadam");
         assertThat(resumed.resumedFrom()).isEqualTo(2);
-        assertThat(resumed.rounds()).hasSize(2);
+        assertThat(resumed.rounds()).hasSize(4);
         assertThat(resumed.finalAdapter()).isEqualTo(uninterrupted);
     }
 
@@ -137,5 +142,92 @@ class RoundEngineTest extends SparkTestBase {
         FaultInjection.failFirstAttempt(1, sampled.get(0));
         float[] retried = run(tmp.resolve("run-retried"), 2, 0, "fedavg").finalAdapter();
         assertThat(retried).isEqualTo(clean);
+    }
+
+    /**
+     * A method that damps every aggregated adapter and counts its calls in its state: the hooks run
+     * in order, their result is what gets committed, and their state survives a resume.
+     */
+    static final class DampingMethod implements dev.understudy.job.method.FederatedMethod {
+        final List<String> calls = new ArrayList<>();
+        float count;
+
+        @Override
+        public String name() {
+            return "damping";
+        }
+
+        @Override
+        public String clientModelUri() {
+            return settings().modelUri();
+        }
+
+        @Override
+        public void beforeFederation(dev.understudy.job.method.MethodContext ctx) throws java.io.IOException {
+            calls.add("before");
+            ctx.store().writeString("method/prepared.txt", "ok");
+        }
+
+        @Override
+        public float[] afterAggregation(dev.understudy.job.method.MethodContext ctx, int round, float[] aggregated) {
+            calls.add("after " + round);
+            count++;
+            float[] out = aggregated.clone();
+            for (int i = 0; i < out.length; i++) {
+                out[i] *= 0.5f;
+            }
+            return out;
+        }
+
+        @Override
+        public Map<String, Double> evaluateServer(dev.understudy.job.method.MethodContext ctx, int round, float[] global) {
+            return Map.of("server_calls", (double) count);
+        }
+
+        @Override
+        public Map<String, float[]> state() {
+            return Map.of("count", new float[] {count});
+        }
+
+        @Override
+        public void restoreState(Map<String, float[]> state) {
+            calls.add("restore");
+            count = state.get("count")[0];
+        }
+
+        @Override
+        public void finish(dev.understudy.job.method.MethodContext ctx, float[] global) throws java.io.IOException {
+            calls.add("finish");
+            ctx.store().writeString("method/finished.txt", Float.toString(count));
+        }
+    }
+
+    @Test
+    void methodHooksRunAroundTheLoopAndTheirStateSurvivesAResume() throws Exception {
+        DampingMethod full = new DampingMethod();
+        RoundEngine.Result r = run(tmp.resolve("run-method-full"), 4, 0, "fedavg", full);
+        assertThat(full.calls).containsExactly("before", "after 1", "after 2", "after 3", "after 4", "finish");
+        assertThat(r.rounds().get(3).methodMetrics()).containsEntry("server_calls", 4.0);
+        assertThat(tmp.resolve("run-method-full/method/finished.txt")).hasContent("4.0");
+        assertThat(r.finalAdapter()).isNotEqualTo(run(tmp.resolve("run-method-plain"), 4, 0, "fedavg").finalAdapter());
+
+        Path out = tmp.resolve("run-method-resume");
+        DampingMethod first = new DampingMethod();
+        run(out, 4, 2, "fedavg", first);
+        assertThat(first.calls).containsExactly("before", "after 1", "after 2");
+        DampingMethod second = new DampingMethod();
+        RoundEngine.Result resumed = run(out, 4, 0, "fedavg", second);
+        assertThat(second.calls).containsExactly("restore", "after 3", "after 4", "finish");
+        assertThat(resumed.finalAdapter()).isEqualTo(r.finalAdapter());
+        assertThat(resumed.rounds()).extracting(RoundEngine.RoundMetrics::round).containsExactly(1, 2, 3, 4);
+        assertThat(out.resolve("method/finished.txt")).hasContent("4.0");
+    }
+
+    @Test
+    void evaluationSummaryWeighsLossByTokensAndAccuracyByScoredExamples() {
+        var e = RoundEngine.summarise(List.of(new EvalFunction.ClientEval("a", 6.0, 3, 1, 2, 2),
+                new EvalFunction.ClientEval("b", 2.0, 1, 3, 3, 4)));
+        assertThat(e.loss()).isEqualTo(2.0); // (6 + 2) / (3 + 1)
+        assertThat(e.accuracy()).isEqualTo(0.8); // (1 + 3) / (2 + 3)
     }
 }

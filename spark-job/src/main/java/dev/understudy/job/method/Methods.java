@@ -1,0 +1,24 @@
+package dev.understudy.job.method;
+
+import dev.understudy.job.config.JobConfig;
+import java.util.List;
+
+/** The {@code method} key → a {@link FederatedMethod}. */
+public final class Methods {
+    private Methods() {}
+
+    /** Methods this build implements. */
+    public static final List<String> NAMES = List.of(FedAvgLora.NAME);
+
+    public static FederatedMethod create(JobConfig cfg) {
+        String name = cfg.method();
+        if (name.equals(FedAvgLora.NAME)) {
+            if (!cfg.methodParams().isEmpty()) {
+                throw new IllegalArgumentException("method_params " + cfg.methodParams().keySet() + " are not used by "
+                        + FedAvgLora.NAME + "; remove them");
+            }
+            return new FedAvgLora(cfg.model().base());
+        }
+        throw new IllegalArgumentException("Cannot set method to '" + name + "': this build implements " + NAMES);
+    }
+}
