@@ -24,6 +24,9 @@ public final class Main {
               run       start a federated run (fails if output.dir already has committed rounds,
                         unless output.overwrite=true)
               resume    continue the run in output.dir from its last committed round
+              evaluate  evaluate the last committed round (or --round N, or --base for the base model)
+                        on every client's held-out rows; writes output.dir/evaluations/
+              export    write the last committed round (or --round N) as a PEFT adapter: --peft URI
               config    print the resolved configuration (defaults < --conf files < --set) and exit
               reference print the configuration reference (Markdown) and exit
 
@@ -31,6 +34,9 @@ public final class Main {
               --conf FILE        YAML configuration, applied after conf/defaults.yaml (repeatable)
               --set key=value    override one key, e.g. --set server.rounds=5 (repeatable)
               --defaults FILE    defaults file (default: conf/defaults.yaml if present)
+              --round N          (evaluate, export) a committed round instead of the last
+              --base             (evaluate) the base model without an adapter
+              --peft URI         (export) where to write the PEFT adapter directory
               -h, --help         this help
 
             Spark settings come from spark-submit (or bin/understudy, which runs local[*]).
@@ -56,12 +62,18 @@ public final class Main {
         String command = args[0];
         List<Path> confs = new ArrayList<>();
         List<String> sets = new ArrayList<>();
+        Integer round = null;
+        boolean base = false;
+        String peft = null;
         Path defaults = Files.exists(Path.of("conf/defaults.yaml")) ? Path.of("conf/defaults.yaml") : null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--conf" -> confs.add(Path.of(value(args, ++i, "--conf")));
                 case "--set" -> sets.add(value(args, ++i, "--set"));
                 case "--defaults" -> defaults = Path.of(value(args, ++i, "--defaults"));
+                case "--round" -> round = Integer.valueOf(value(args, ++i, "--round"));
+                case "--base" -> base = true;
+                case "--peft" -> peft = value(args, ++i, "--peft");
                 case "-h", "--help" -> {
                     System.out.print(USAGE);
                     return 0;
@@ -89,6 +101,27 @@ public final class Main {
                     spark.stop();
                 }
             }
+            case "evaluate" -> {
+                SparkSession spark = SparkSession.builder().appName("understudy evaluate").getOrCreate();
+                try {
+                    EvaluateJob.run(spark, cfg, round, base);
+                    return 0;
+                } finally {
+                    spark.stop();
+                }
+            }
+            case "export" -> {
+                if (peft == null) {
+                    throw new IllegalArgumentException("export needs --peft URI (where to write the adapter)");
+                }
+                SparkSession spark = SparkSession.builder().appName("understudy export").getOrCreate();
+                try {
+                    ExportJob.run(spark.sparkContext().hadoopConfiguration(), cfg, round, peft);
+                    return 0;
+                } finally {
+                    spark.stop();
+                }
+            }
             default -> throw new IllegalArgumentException("unknown command '" + command + "'\n" + USAGE);
         }
     }
@@ -101,14 +134,6 @@ public final class Main {
     }
 
     static void printSummary(FederatedJob.JobResult r) {
-        System.out.printf(Locale.ROOT, "%n%-6s %-8s %-8s %-11s %-10s %-10s %-10s%n", "round", "clients", "failed", "train loss",
-                "eval loss", "eval ppl", "up (KB)");
-        for (var m : r.rounds()) {
-            System.out.printf(Locale.ROOT, "%-6d %-8d %-8d %-11.4f %-10s %-10s %-10.1f%n", m.round(), m.succeeded(), m.failed(),
-                    m.trainLoss(), Double.isNaN(m.evalLoss()) ? "-" : String.format(Locale.ROOT, "%.4f", m.evalLoss()),
-                    Double.isNaN(m.evalLoss()) ? "-" : String.format(Locale.ROOT, "%.2f", m.evalPerplexity()),
-                    m.bytesUp() / 1024.0);
-        }
         System.out.printf(Locale.ROOT, "%nclients %d, training rows %d, skipped %s, truncated %d; artifacts in %s (adapter/ is the"
                 + " PEFT adapter)%n", r.clients(), r.trainRows(), r.skippedRows(), r.truncatedRows(), r.outputDir());
     }

@@ -96,6 +96,22 @@ class FederatedJobTest extends SparkTestBase {
         Dataset<Row> perClient = spark.read().parquet(out.resolve("eval_per_client").toString());
         assertThat(perClient.count()).isEqualTo(3 * 8); // eval_every=1, every client has held-out rows
         assertThat(perClient.filter("round = 3").select("client_id").distinct().count()).isEqualTo(8);
+        // `evaluate` rebuilds the same split: the last round's figures exactly; the base model is worse
+        EvaluateJob.Report ev = EvaluateJob.run(spark, config("run1"), null, false);
+        assertThat(ev.what()).isEqualTo("round-3");
+        assertThat(ev.loss()).isEqualTo(r.rounds().get(2).evalLoss());
+        assertThat(ev.accuracy()).isEqualTo(r.rounds().get(2).evalAccuracy());
+        assertThat(spark.read().parquet(ev.outputPath()).count()).isEqualTo(8);
+        EvaluateJob.Report base = EvaluateJob.run(spark, config("run1"), null, true);
+        assertThat(base.loss()).isGreaterThan(ev.loss());
+        assertThatThrownBy(() -> EvaluateJob.run(spark, config("run1"), 7, false)).hasMessageContaining("round 7 is not committed");
+        // `export` writes a committed round as a PEFT adapter anywhere
+        ExportJob.run(spark.sparkContext().hadoopConfiguration(), config("run1"), 2, tmp.resolve("exported").toUri().toString());
+        try (NDManager m = NDManager.newBaseManager("PyTorch");
+                DecoderModel baseModel = HfModels.load(model, m, DataType.FLOAT32);
+                LoraAdapter back = PeftAdapters.load(new DirectoryModelSource(tmp.resolve("exported")), baseModel, m)) {
+            assertThat(AdapterVectors.flatten(back.exportTensors())).isNotEqualTo(r.finalAdapter()).hasSameSizeAs(r.finalAdapter());
+        }
         // a second `run` into the same directory refuses instead of mixing runs
         assertThatThrownBy(() -> FederatedJob.run(spark, config("run1"), false))
                 .hasMessageContaining("already holds 3 committed round(s)").hasMessageContaining("resume");

@@ -68,6 +68,15 @@ public final class MetricsTables {
                 store.base() + "/eval_per_client/round=" + round);
     }
 
+    /** Writes a per-client evaluation table (no round column) to {@code path}. */
+    public static void writePerClient(SparkSession spark, List<EvalFunction.ClientEval> evals, String path) {
+        List<Row> rows = new ArrayList<>();
+        for (EvalFunction.ClientEval e : evals) {
+            rows.add(RowFactory.create(e.clientId(), e.examples(), e.tokens(), e.loss(), Math.exp(e.loss()), e.accuracy()));
+        }
+        spark.createDataFrame(rows, PER_CLIENT).coalesce(1).write().mode(SaveMode.Overwrite).parquet(path);
+    }
+
     private static void write(JavaSparkContext sc, String what, List<Row> rows, StructType schema, String path) {
         sc.setJobGroup("understudy-metrics", what, false);
         SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();

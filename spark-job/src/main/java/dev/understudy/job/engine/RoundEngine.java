@@ -14,7 +14,6 @@ import dev.understudy.ops.federation.ClientFailure;
 import dev.understudy.ops.federation.ClientUpdate;
 import dev.understudy.ops.federation.FederatedStrategy;
 import dev.understudy.ops.federation.WeightedMean;
-import dev.understudy.ops.io.DirectoryModelSink;
 import dev.understudy.ops.io.SafetensorsReader;
 import dev.understudy.ops.io.SafetensorsWriter;
 import dev.understudy.ops.io.TensorEntry;
@@ -26,8 +25,6 @@ import dev.understudy.ops.train.Trainer;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Serializable;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -399,7 +396,7 @@ public final class RoundEngine {
     }
 
     /** Global figures of one evaluation and its per-client rows. */
-    record Evaluation(double loss, double accuracy, List<EvalFunction.ClientEval> perClient) {
+    public record Evaluation(double loss, double accuracy, List<EvalFunction.ClientEval> perClient) {
         static final Evaluation NONE = new Evaluation(Double.NaN, Double.NaN, List.of());
     }
 
@@ -416,7 +413,7 @@ public final class RoundEngine {
     }
 
     /** Token-weighted loss and example-weighted accuracy over clients. */
-    static Evaluation summarise(List<EvalFunction.ClientEval> evals) {
+    public static Evaluation summarise(List<EvalFunction.ClientEval> evals) {
         double nll = 0;
         long tokens = 0;
         long correct = 0;
@@ -471,16 +468,16 @@ public final class RoundEngine {
     }
 
     private void writeFinal(float[] global, Map<String, long[]> layout) throws IOException {
-        try (NDManager m = baseOnDriver.manager().newSubManager();
-                LoraAdapter adapter = LoraAdapter.create(baseOnDriver, settings.lora(), 0, m)) {
+        writePeft(store.sink("adapter"), baseOnDriver, settings, global, layout);
+    }
+
+    /** Writes {@code global} as a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */
+    public static void writePeft(dev.understudy.ops.io.ModelSink sink, DecoderModel base, TrainSettings settings,
+            float[] global, Map<String, long[]> layout) throws IOException {
+        try (NDManager m = base.manager().newSubManager();
+                LoraAdapter adapter = LoraAdapter.create(base, settings.lora(), 0, m)) {
             adapter.load(AdapterVectors.unflatten(layout, global));
-            Path tmp = Files.createTempDirectory("understudy-adapter");
-            PeftAdapters.save(adapter, baseOnDriver.config(), new DirectoryModelSink(tmp), settings.modelUri());
-            for (String f : List.of(PeftAdapters.CONFIG_FILE, PeftAdapters.WEIGHTS_FILE)) {
-                store.write("adapter/" + f, Files.readAllBytes(tmp.resolve(f)));
-                Files.delete(tmp.resolve(f));
-            }
-            Files.delete(tmp);
+            PeftAdapters.save(adapter, base.config(), sink, settings.modelUri());
         }
     }
 
@@ -490,7 +487,7 @@ public final class RoundEngine {
         return RunStore.bytes(out -> SafetensorsWriter.write(out, entries, null));
     }
 
-    static float[] readVector(byte[] bytes, Map<String, long[]> layout) throws IOException {
+    public static float[] readVector(byte[] bytes, Map<String, long[]> layout) throws IOException {
         Map<String, HostTensor> t = new LinkedHashMap<>();
         SafetensorsReader.stream(new ByteArrayInputStream(bytes), "global adapter",
                 e -> t.put(e.name(), new HostTensor(e.shape(), e.toFloats())));

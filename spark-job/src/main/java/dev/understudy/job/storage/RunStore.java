@@ -215,6 +215,16 @@ public final class RunStore implements Serializable {
         return removed;
     }
 
+    /** A model directory under the run directory (e.g. {@code adapter}), written file by file atomically. */
+    public HadoopModelSink sink(String rel) {
+        return new HadoopModelSink(java.net.URI.create(base + "/" + rel), conf());
+    }
+
+    /** A model directory under the run directory, read as streams. */
+    public HadoopModelSource source(String rel) {
+        return new HadoopModelSource(java.net.URI.create(base + "/" + rel), conf());
+    }
+
     /** Opens a file for streaming writes (for large artifacts); the caller closes it. */
     public OutputStream create(String rel) throws IOException {
         return fs().create(path(rel), true);

@@ -1,0 +1,126 @@
+package dev.understudy.job;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.understudy.job.config.ConfigLoader;
+import dev.understudy.job.config.JobConfig;
+import dev.understudy.job.data.DataPrep;
+import dev.understudy.job.engine.AdapterVectors;
+import dev.understudy.job.engine.EvalFunction;
+import dev.understudy.job.engine.ExecutorModelCache;
+import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.engine.TrainSettings;
+import dev.understudy.job.method.FederatedMethod;
+import dev.understudy.job.method.Methods;
+import dev.understudy.job.storage.RunStore;
+import dev.understudy.ops.lora.LoraAdapter;
+import dev.understudy.ops.model.DecoderModel;
+import dev.understudy.ops.model.HfModels;
+import dev.understudy.ops.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * {@code understudy evaluate}: evaluates a committed global adapter (a round of a run, by default
+ * the last) or the bare base model on every client's held-out rows of the run's own data split, as
+ * a Spark job, and writes the per-client table to {@code output.dir/evaluations/<what>/}.
+ */
+public final class EvaluateJob {
+    private EvaluateJob() {}
+
+    /**
+     * @param what {@code round-N} or {@code base}
+     * @param accuracy label-scoring accuracy (NaN unless the data are classification rows)
+     */
+    public record Report(String what, double loss, double perplexity, double accuracy, long examples,
+            List<EvalFunction.ClientEval> perClient, String outputPath) {}
+
+    /**
+     * @param round the committed round to evaluate, or null for the last one
+     * @param baseOnly evaluate the base model without any adapter (needs no committed round)
+     */
+    public static Report run(SparkSession spark, JobConfig given, Integer round, boolean baseOnly) throws IOException {
+        RunStore store = new RunStore(URI.create(given.output().dir()), spark.sparkContext().hadoopConfiguration());
+        JobConfig cfg = committedConfig(store, given);
+        String what;
+        byte[] globalBytes = null;
+        if (baseOnly) {
+            what = "base";
+        } else {
+            int r = round != null ? round : store.lastCommittedRound().orElseThrow(() -> new IllegalStateException(
+                    "output.dir " + store.base() + " has no committed round to evaluate; run the job first, or pass --base"
+                            + " to evaluate the base model"));
+            if (!store.committedRounds().contains(r)) {
+                throw new IllegalArgumentException("round " + r + " is not committed in " + store.base() + " (committed: "
+                        + store.committedRounds() + ")");
+            }
+            what = "round-" + r;
+            globalBytes = store.readRound(r).files().get("global.safetensors");
+        }
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        sc.setJobGroup("understudy-data", "data: read, assign clients, tokenise", false);
+        DataPrep.Prepared data = DataPrep.prepare(spark, cfg, Math.max(1, sc.defaultParallelism()));
+        try {
+            FederatedMethod method = Methods.create(cfg);
+            Path localModel = ExecutorModelCache.localDir(method.clientModelUri());
+            TrainSettings settings;
+            EvalFunction.Labels labels;
+            try (Tokenizer tok = Tokenizer.load(localModel)) {
+                settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0);
+                labels = FederatedJob.labelCandidates(cfg, data.labels(), tok);
+            }
+            Broadcast<float[]> bcast = null;
+            Map<String, long[]> layout = null;
+            if (globalBytes != null) {
+                try (NDManager m = NDManager.newBaseManager("PyTorch");
+                        DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32);
+                        LoraAdapter init = LoraAdapter.create(base, settings.lora(), 0, m)) {
+                    layout = AdapterVectors.layoutOf(init.exportTensors());
+                }
+                bcast = sc.broadcast(RoundEngine.readVector(globalBytes, layout));
+            }
+            sc.setJobGroup("understudy-evaluate", "evaluate " + what + " (" + data.trainSizes().size() + " clients)", false);
+            List<EvalFunction.ClientEval> evals = new ArrayList<>(
+                    data.clients().mapPartitions(new EvalFunction(bcast, layout, settings, labels)).collect());
+            evals.sort(java.util.Comparator.comparing(EvalFunction.ClientEval::clientId));
+            RoundEngine.Evaluation e = RoundEngine.summarise(evals);
+            String out = store.base() + "/evaluations/" + what;
+            dev.understudy.job.engine.MetricsTables.writePerClient(spark, evals, out);
+            long examples = evals.stream().mapToLong(EvalFunction.ClientEval::examples).sum();
+            Report report = new Report(what, e.loss(), Math.exp(e.loss()), e.accuracy(), examples, evals, out);
+            System.out.print(table(report));
+            return report;
+        } finally {
+            data.clients().unpersist(false);
+        }
+    }
+
+    /** The configuration committed with the run in {@code output.dir}, else {@code given}. */
+    static JobConfig committedConfig(RunStore store, JobConfig given) throws IOException {
+        if (!store.exists("config.yaml")) {
+            return given;
+        }
+        return ConfigLoader.fromYaml(store.readString("config.yaml"), store.base() + "/config.yaml");
+    }
+
+    static String table(Report r) {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%n%-24s %9s %8s %9s %9s%n", "client", "examples",
+                "loss", "ppl", "accuracy"));
+        for (EvalFunction.ClientEval e : r.perClient()) {
+            b.append(String.format(Locale.ROOT, "%-24s %9d %8.4f %9.2f %9s%n", e.clientId(), e.examples(), e.loss(),
+                    Math.exp(e.loss()), Double.isNaN(e.accuracy()) ? "-" : String.format(Locale.ROOT, "%.3f", e.accuracy())));
+        }
+        b.append(String.format(Locale.ROOT, "%-24s %9d %8.4f %9.2f %9s%n", "all (" + r.what() + ")", r.examples(), r.loss(),
+                r.perplexity(), Double.isNaN(r.accuracy()) ? "-" : String.format(Locale.ROOT, "%.3f", r.accuracy())));
+        b.append("per-client table: ").append(r.outputPath()).append('\n');
+        return b.toString();
+    }
+}

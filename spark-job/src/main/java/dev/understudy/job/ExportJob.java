@@ -1,0 +1,66 @@
+package dev.understudy.job;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.understudy.job.config.JobConfig;
+import dev.understudy.job.engine.AdapterVectors;
+import dev.understudy.job.engine.ExecutorModelCache;
+import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.engine.TrainSettings;
+import dev.understudy.job.method.FederatedMethod;
+import dev.understudy.job.method.Methods;
+import dev.understudy.job.storage.HadoopModelSink;
+import dev.understudy.job.storage.RunStore;
+import dev.understudy.ops.lora.LoraAdapter;
+import dev.understudy.ops.model.DecoderModel;
+import dev.understudy.ops.model.HfModels;
+import dev.understudy.ops.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * {@code understudy export}: writes a committed round's global adapter (by default the last) as a
+ * PEFT adapter directory to any Hadoop URI. Needs no Spark job, only the Hadoop configuration.
+ */
+public final class ExportJob {
+    private ExportJob() {}
+
+    /** What was exported: the round, and where. */
+    public record Result(int round, String peftUri) {}
+
+    /**
+     * @param round committed round, or null for the last
+     * @param peftUri where to write the PEFT adapter directory
+     */
+    public static Result run(Configuration hadoop, JobConfig given, Integer round, String peftUri) throws IOException {
+        RunStore store = new RunStore(URI.create(given.output().dir()), hadoop);
+        JobConfig cfg = EvaluateJob.committedConfig(store, given);
+        int r = round != null ? round : store.lastCommittedRound().orElseThrow(() -> new IllegalStateException(
+                "output.dir " + store.base() + " has no committed round to export; run the job first"));
+        if (!store.committedRounds().contains(r)) {
+            throw new IllegalArgumentException("round " + r + " is not committed in " + store.base() + " (committed: "
+                    + store.committedRounds() + ")");
+        }
+        FederatedMethod method = Methods.create(cfg);
+        Path localModel = ExecutorModelCache.localDir(method.clientModelUri());
+        TrainSettings settings;
+        try (Tokenizer tok = Tokenizer.load(localModel)) {
+            settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0);
+        }
+        byte[] bytes = store.readRound(r).files().get("global.safetensors");
+        try (NDManager m = NDManager.newBaseManager("PyTorch");
+                DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32)) {
+            Map<String, long[]> layout;
+            try (NDManager s = m.newSubManager(); LoraAdapter init = LoraAdapter.create(base, settings.lora(), 0, s)) {
+                layout = AdapterVectors.layoutOf(init.exportTensors());
+            }
+            RoundEngine.writePeft(new HadoopModelSink(URI.create(peftUri), hadoop), base, settings,
+                    RoundEngine.readVector(bytes, layout), layout);
+        }
+        System.out.println("exported round " + r + " of " + store.base() + " as a PEFT adapter to " + peftUri);
+        return new Result(r, peftUri);
+    }
+}
