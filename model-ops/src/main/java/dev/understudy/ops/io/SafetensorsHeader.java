@@ -52,6 +52,10 @@ record SafetensorsHeader(Map<String, String> metadata, List<Info> tensors, long 
         long length() {
             return end - begin;
         }
+
+        TensorSpec spec() {
+            return new TensorSpec(name, dtype, shape);
+        }
     }
 
     /**

@@ -109,8 +109,12 @@ public final class SafetensorsReader {
         readTensors(in, sourceName, consumer);
     }
 
-    private static SafetensorsHeader readTensors(InputStream in, String source, TensorConsumer consumer)
-            throws IOException {
+    /**
+     * Reads and validates only the header at the start of {@code in}, leaving the stream positioned
+     * at the data section (not closed). The data section's length is not known to be right until
+     * the data is read.
+     */
+    static SafetensorsHeader readHeader(InputStream in, String source) throws IOException {
         Preconditions.checkNotNull(in, "input stream");
         Preconditions.checkNotNull(source, "source name");
         byte[] prefix = in.readNBytes(8);
@@ -126,7 +130,36 @@ public final class SafetensorsReader {
                     "%s: stream ended after %s of the %s header bytes; the file is truncated",
                     source, headerBytes.length, n));
         }
-        SafetensorsHeader header = SafetensorsHeader.parse(headerBytes, source, -1);
+        return SafetensorsHeader.parse(headerBytes, source, -1);
+    }
+
+    /** Receives a validated header before {@link #stream(InputStream, String, HeaderConsumer, TensorConsumer)} reads any data. */
+    @FunctionalInterface
+    interface HeaderConsumer {
+        void accept(SafetensorsHeader header) throws IOException;
+    }
+
+    /**
+     * {@link #stream(InputStream, String, TensorConsumer)} that first hands the validated header
+     * (tensors in data order) to {@code onHeader}, so that a writer can emit its own header before
+     * the first tensor arrives.
+     */
+    static void stream(InputStream in, String sourceName, HeaderConsumer onHeader, TensorConsumer consumer)
+            throws IOException {
+        Preconditions.checkNotNull(onHeader, "header consumer");
+        Preconditions.checkNotNull(consumer, "consumer");
+        readTensors(in, sourceName, onHeader, consumer);
+    }
+
+    private static SafetensorsHeader readTensors(InputStream in, String source, TensorConsumer consumer)
+            throws IOException {
+        return readTensors(in, source, header -> {}, consumer);
+    }
+
+    private static SafetensorsHeader readTensors(
+            InputStream in, String source, HeaderConsumer onHeader, TensorConsumer consumer) throws IOException {
+        SafetensorsHeader header = readHeader(in, source);
+        onHeader.accept(header);
         // The header check guarantees the tensors tile [0, dataLength) in this order, so reading
         // them back to back consumes the data section exactly.
         for (SafetensorsHeader.Info info : header.tensors()) {

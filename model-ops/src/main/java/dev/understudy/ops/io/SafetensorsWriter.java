@@ -11,10 +11,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -102,8 +104,106 @@ public final class SafetensorsWriter {
         return total;
     }
 
+    /**
+     * Starts a file whose tensors are supplied one at a time: writes the header for {@code tensors}
+     * (in that order) to {@code out} at once, then takes each tensor's data through {@link
+     * Streaming#write}, which checks it against the header. Only the tensor being written is held,
+     * so a file can be produced while its source is still being read. Output is byte-identical to
+     * {@link #write(OutputStream, Collection, Map)} with the same tensors and metadata.
+     *
+     * @param metadata as for {@link #write(OutputStream, Collection, Map)}; may be null
+     * @throws IllegalArgumentException if two tensors share a name or one is named {@code __metadata__}
+     */
+    public static Streaming streaming(OutputStream out, List<TensorSpec> tensors, Map<String, String> metadata)
+            throws IOException {
+        Preconditions.checkNotNull(out, "output stream");
+        List<TensorSpec> specs = List.copyOf(Preconditions.checkNotNull(tensors, "tensors"));
+        byte[] header = headerOf(specs, metadata);
+        out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+        out.write(header);
+        return new Streaming(out, specs, 8L + header.length);
+    }
+
+    /**
+     * The data half of a file started by {@link #streaming}: tensors must arrive in header order
+     * with the declared name, dtype and shape; {@link #finish} checks that none is missing. The
+     * output stream is not closed. Not thread-safe.
+     */
+    public static final class Streaming {
+        private final OutputStream out;
+        private final List<TensorSpec> specs;
+        private final byte[] chunk = new byte[COPY_CHUNK];
+        private int next;
+        private long bytesWritten;
+
+        private Streaming(OutputStream out, List<TensorSpec> specs, long headerBytes) {
+            this.out = out;
+            this.specs = specs;
+            this.bytesWritten = headerBytes;
+        }
+
+        /**
+         * Writes the next tensor's data.
+         *
+         * @throws IllegalStateException if every tensor of the header was already written
+         * @throws IllegalArgumentException naming both when {@code t} is not the next tensor of the
+         *     header or has another dtype or shape
+         */
+        public void write(TensorEntry t) throws IOException {
+            Preconditions.checkNotNull(t, "tensor entry");
+            Preconditions.checkState(next < specs.size(),
+                    "All %s tensors of the safetensors header were written; tensor '%s' is one too many",
+                    specs.size(), t.name());
+            TensorSpec expected = specs.get(next);
+            Preconditions.checkArgument(expected.matches(t),
+                    "Tensor %s of the safetensors header must be %s, got %s",
+                    next + 1, expected, TensorSpec.of(t));
+            ByteBuffer data = t.data();
+            while (data.hasRemaining()) {
+                int n = Math.min(chunk.length, data.remaining());
+                data.get(chunk, 0, n);
+                out.write(chunk, 0, n);
+            }
+            bytesWritten += t.byteSize();
+            next++;
+        }
+
+        /**
+         * Checks that every tensor of the header was written and flushes the stream.
+         *
+         * @throws IllegalStateException naming the first missing tensor
+         */
+        public void finish() throws IOException {
+            Preconditions.checkState(next == specs.size(),
+                    "Only %s of the %s tensors of the safetensors header were written; next expected: %s",
+                    next, specs.size(), next < specs.size() ? specs.get(next) : null);
+            out.flush();
+        }
+
+        /** Bytes written so far, header included; after {@link #finish}, the file length. */
+        public long bytesWritten() {
+            return bytesWritten;
+        }
+
+        /** Number of tensors written so far. */
+        public int tensorsWritten() {
+            return next;
+        }
+    }
+
     /** The padded header JSON bytes. */
     static byte[] header(Collection<TensorEntry> tensors, Map<String, String> metadata) {
+        Preconditions.checkNotNull(tensors, "tensors");
+        List<TensorSpec> specs = new ArrayList<>(tensors.size());
+        for (TensorEntry t : tensors) {
+            Preconditions.checkNotNull(t, "tensor entry");
+            specs.add(TensorSpec.of(t));
+        }
+        return headerOf(specs, metadata);
+    }
+
+    /** The padded header JSON bytes for tensors laid out back to back in the given order. */
+    static byte[] headerOf(List<TensorSpec> tensors, Map<String, String> metadata) {
         Preconditions.checkNotNull(tensors, "tensors");
         JsonObject root = new JsonObject();
         JsonObject meta = new JsonObject();
@@ -120,8 +220,8 @@ public final class SafetensorsWriter {
 
         Set<String> names = new HashSet<>();
         long offset = 0;
-        for (TensorEntry t : tensors) {
-            Preconditions.checkNotNull(t, "tensor entry");
+        for (TensorSpec t : tensors) {
+            Preconditions.checkNotNull(t, "tensor spec");
             Preconditions.checkArgument(!t.name().equals(SafetensorsHeader.METADATA_KEY),
                     "A tensor cannot be named '%s'; the name is reserved for safetensors metadata", t.name());
             Preconditions.checkArgument(names.add(t.name()),

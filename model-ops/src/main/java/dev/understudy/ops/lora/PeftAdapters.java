@@ -131,6 +131,19 @@ public final class PeftAdapters {
     /** Loads an adapter for {@code model}; its manager is a child of {@code parent}. */
     public static LoraAdapter load(ModelSource source, DecoderModel model, NDManager parent) throws IOException {
         LoraConfig config = loadConfig(source);
+        Map<String, HostTensor> tensors = loadFactors(source);
+        try {
+            return LoraAdapter.fromTensors(model, config, tensors, source.describe(WEIGHTS_FILE), parent);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads {@code adapter_model.safetensors} into host tensors keyed as {@link
+     * LoraAdapter#exportTensors} keys them ({@code "<module>.lora_A"}), widened to float.
+     */
+    static Map<String, HostTensor> loadFactors(ModelSource source) throws IOException {
         Map<String, HostTensor> tensors = new LinkedHashMap<>();
         String where = source.describe(WEIGHTS_FILE);
         try (InputStream in = source.open(WEIGHTS_FILE)) {
@@ -144,11 +157,7 @@ public final class PeftAdapters {
                 tensors.put(inner, new HostTensor(t.shape(), t.toFloats()));
             });
         }
-        try {
-            return LoraAdapter.fromTensors(model, config, tensors, where, parent);
-        } catch (IllegalArgumentException e) {
-            throw new ModelFormatException(e.getMessage(), e);
-        }
+        return tensors;
     }
 
     private static String str(JsonObject j, String key) {

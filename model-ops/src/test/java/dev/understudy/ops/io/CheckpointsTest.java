@@ -277,4 +277,92 @@ class CheckpointsTest {
         assertThat(dir.toFile().list()).isEmpty();
     }
 
+    private static TensorEntry doubled(TensorEntry t) {
+        float[] v = t.toFloats();
+        for (int i = 0; i < v.length; i++) {
+            v[i] *= 2;
+        }
+        return TensorEntry.ofFloats(t.name(), t.shape(), v, t.dtype());
+    }
+
+    @Test
+    void specsReadTheHeadersInLoadOrder() throws IOException {
+        for (long maxShard : new long[] {400, Checkpoints.DEFAULT_MAX_SHARD_BYTES}) {
+            Path d = dir.resolve("m" + maxShard);
+            Checkpoints.save(new DirectoryModelSink(d), model(), maxShard);
+            Map<String, TensorSpec> expected = new LinkedHashMap<>();
+            Checkpoints.load(new DirectoryModelSource(d)).forEach((k, v) -> expected.put(k, TensorSpec.of(v)));
+            assertThat(Checkpoints.specs(new DirectoryModelSource(d))).containsExactlyEntriesOf(expected);
+            assertThat(Checkpoints.specs(remote(new DirectoryModelSource(d)))).containsExactlyEntriesOf(expected);
+        }
+    }
+
+    @Test
+    void transformKeepsTheLayoutAndRewritesEachTensor() throws IOException {
+        for (long maxShard : new long[] {400, Checkpoints.DEFAULT_MAX_SHARD_BYTES}) {
+            Path src = dir.resolve("src" + maxShard);
+            Path out = dir.resolve("out" + maxShard);
+            Checkpoints.save(new DirectoryModelSink(src), model(), maxShard);
+            List<String> seen = new ArrayList<>();
+            Checkpoints.TransformResult r = Checkpoints.transform(remote(new DirectoryModelSource(src)),
+                    new DirectoryModelSink(out), t -> {
+                        seen.add(t.name());
+                        return t.dtype() == DType.F32 ? doubled(t) : t;
+                    });
+            List<String> srcFiles;
+            try (Stream<Path> files = Files.list(src)) {
+                srcFiles = files.map(p -> p.getFileName().toString()).sorted().toList();
+            }
+            assertThat(r.files()).containsExactlyInAnyOrderElementsOf(srcFiles);
+            assertThat(r.files().get(r.files().size() - 1))
+                    .isEqualTo(maxShard == 400 ? "model.safetensors.index.json" : "model.safetensors");
+            assertThat(r.tensors()).isEqualTo(model().size());
+            long bytes = 0;
+            for (String f : srcFiles) {
+                bytes += Files.size(out.resolve(f));
+            }
+            assertThat(r.bytes()).isEqualTo(bytes);
+            if (maxShard == 400) {
+                assertThat(Files.mismatch(src.resolve("model.safetensors.index.json"),
+                        out.resolve("model.safetensors.index.json"))).isEqualTo(-1);
+            }
+            Map<String, TensorEntry> loaded = Checkpoints.load(new DirectoryModelSource(out));
+            Map<String, TensorEntry> expected = new LinkedHashMap<>();
+            Checkpoints.load(new DirectoryModelSource(src))
+                    .forEach((k, v) -> expected.put(k, v.dtype() == DType.F32 ? doubled(v) : v));
+            assertThat(loaded).containsExactlyEntriesOf(expected);
+            assertThat(seen).containsExactlyElementsOf(expected.keySet());
+
+            // The identity reproduces every file byte for byte.
+            Path same = dir.resolve("same" + maxShard);
+            Checkpoints.transform(new DirectoryModelSource(src), new DirectoryModelSink(same), t -> t);
+            for (String f : srcFiles) {
+                assertThat(Files.mismatch(src.resolve(f), same.resolve(f))).as(f).isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
+    void transformRejectsChangedTensorsAndBadTargets() throws IOException {
+        saveSharded();
+        Path out = dir.resolve("out");
+        assertThatThrownBy(() -> Checkpoints.transform(new DirectoryModelSource(dir), new DirectoryModelSink(out),
+                        t -> TensorEntry.ofFloats(t.name(), new long[] {t.numel()}, t.toFloats(), t.dtype())))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContainingAll("model-00001-of-00003.safetensors", "keep each tensor's name, dtype and shape",
+                        "'model.layers.9.weight' (BF16, shape [13, 4])", "got 'model.layers.9.weight' (BF16, shape [52])");
+        assertThat(out.toFile().list()).as("the failed shard is not published").isEmpty();
+
+        assertThatThrownBy(() -> Checkpoints.transform(new DirectoryModelSource(dir), new DirectoryModelSink(dir), t -> t))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("same location");
+
+        // An inconsistent index fails before anything is written.
+        rewriteIndex(map -> map.remove("model.layers.0.weight"));
+        Path out2 = dir.resolve("out2");
+        assertThatThrownBy(() -> Checkpoints.transform(new DirectoryModelSource(dir), new DirectoryModelSink(out2), t -> t))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContainingAll("'model.layers.0.weight'", "does not map");
+        assertThat(out2).doesNotExist();
+    }
 }

@@ -127,4 +127,51 @@ class SafetensorsWriterTest {
         assertThat(file).doesNotExist();
         assertThat(Arrays.asList(file.getParent().toFile().list())).isEmpty();
     }
+
+    @Test
+    void streamingWriterProducesTheSameBytesAsWrite() throws IOException {
+        List<TensorEntry> tensors = allDtypesWithEdgeShapes();
+        Map<String, String> metadata = Map.of("round", "3");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        SafetensorsWriter.Streaming w = SafetensorsWriter.streaming(
+                out, tensors.stream().map(TensorSpec::of).toList(), metadata);
+        int headerBytes = out.size();
+        assertThat(headerBytes).as("the header is written before any tensor").isGreaterThan(8);
+        for (TensorEntry t : tensors) {
+            w.write(t);
+        }
+        w.finish();
+        assertThat(out.toByteArray()).isEqualTo(bytesOf(tensors, metadata));
+        assertThat(w.bytesWritten()).isEqualTo(out.size());
+        assertThat(w.tensorsWritten()).isEqualTo(tensors.size());
+    }
+
+    @Test
+    void streamingWriterRejectsTensorsThatDoNotMatchTheHeader() throws IOException {
+        TensorEntry a = TensorEntry.ofFloats("a", new long[] {2, 3}, new float[6]);
+        TensorEntry b = TensorEntry.ofFloats("b", new long[] {4}, new float[4]);
+        List<TensorSpec> header = List.of(TensorSpec.of(a), TensorSpec.of(b));
+
+        SafetensorsWriter.Streaming outOfOrder = SafetensorsWriter.streaming(new ByteArrayOutputStream(), header, null);
+        assertThatThrownBy(() -> outOfOrder.write(b))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContainingAll("Tensor 1", "'a' (F32, shape [2, 3])", "got 'b' (F32, shape [4])");
+
+        SafetensorsWriter.Streaming reshaped = SafetensorsWriter.streaming(new ByteArrayOutputStream(), header, null);
+        assertThatThrownBy(() -> reshaped.write(TensorEntry.ofFloats("a", new long[] {3, 2}, new float[6])))
+                .hasMessageContainingAll("'a' (F32, shape [2, 3])", "got 'a' (F32, shape [3, 2])");
+        assertThatThrownBy(() -> reshaped.write(TensorEntry.ofFloats("a", new long[] {2, 3}, new float[6], DType.BF16)))
+                .hasMessageContaining("got 'a' (BF16, shape [2, 3])");
+
+        SafetensorsWriter.Streaming early = SafetensorsWriter.streaming(new ByteArrayOutputStream(), header, null);
+        early.write(a);
+        assertThatThrownBy(early::finish)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContainingAll("Only 1 of the 2", "'b'");
+        early.write(b);
+        early.finish();
+        assertThatThrownBy(() -> early.write(b))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("one too many");
+    }
 }
