@@ -28,14 +28,19 @@ import org.apache.hadoop.conf.Configuration;
 public final class ExportJob {
     private ExportJob() {}
 
-    /** What was exported: the round, and where. */
-    public record Result(int round, String peftUri) {}
+    /** What was exported: the round, and where (null for what was not asked). */
+    public record Result(int round, String peftUri, String mergedUri) {}
 
     /**
      * @param round committed round, or null for the last
-     * @param peftUri where to write the PEFT adapter directory
+     * @param peftUri where to write the PEFT adapter directory, or null
+     * @param mergedUri where to write the merged model (base + adapter, streamed tensor by tensor), or null
      */
-    public static Result run(Configuration hadoop, JobConfig given, Integer round, String peftUri) throws IOException {
+    public static Result run(Configuration hadoop, JobConfig given, Integer round, String peftUri, String mergedUri)
+            throws IOException {
+        if (peftUri == null && mergedUri == null) {
+            throw new IllegalArgumentException("export needs --peft URI and/or --merged URI");
+        }
         RunStore store = new RunStore(URI.create(given.output().dir()), hadoop);
         JobConfig cfg = EvaluateJob.committedConfig(store, given);
         int r = round != null ? round : store.lastCommittedRound().orElseThrow(() -> new IllegalStateException(
@@ -57,10 +62,21 @@ public final class ExportJob {
             try (NDManager s = m.newSubManager(); LoraAdapter init = LoraAdapter.create(base, settings.lora(), 0, s)) {
                 layout = AdapterVectors.layoutOf(init.exportTensors());
             }
-            RoundEngine.writePeft(new HadoopModelSink(URI.create(peftUri), hadoop), base, settings,
+            String peftDir = peftUri;
+            if (peftDir == null) { // the merge reads a PEFT directory: stage one next to the run's rounds
+                peftDir = store.base() + "/exports/round-" + r + "-adapter";
+            }
+            RoundEngine.writePeft(new HadoopModelSink(URI.create(peftDir), hadoop), base, settings,
                     RoundEngine.readVector(bytes, layout), layout);
+            if (peftUri != null) {
+                System.out.println("exported round " + r + " of " + store.base() + " as a PEFT adapter to " + peftUri);
+            }
         }
-        System.out.println("exported round " + r + " of " + store.base() + " as a PEFT adapter to " + peftUri);
-        return new Result(r, peftUri);
+        if (mergedUri != null) {
+            String peftDir = peftUri != null ? peftUri : store.base() + "/exports/round-" + r + "-adapter";
+            dev.understudy.job.method.MergedExport.write(store.modelSource(URI.create(method.clientModelUri())),
+                    store.modelSource(URI.create(peftDir)), new HadoopModelSink(URI.create(mergedUri), hadoop));
+        }
+        return new Result(r, peftUri, mergedUri);
     }
 }

@@ -131,9 +131,6 @@ public final class FederatedJob {
      */
     static void rejectUnimplemented(JobConfig cfg) {
         List<String> bad = new java.util.ArrayList<>();
-        if (cfg.output().saveMerged()) {
-            bad.add("output.save_merged=true");
-        }
         if (cfg.output().keepRounds() > 0) {
             bad.add("output.keep_rounds=" + cfg.output().keepRounds());
         }

@@ -26,7 +26,8 @@ public final class Main {
               resume    continue the run in output.dir from its last committed round
               evaluate  evaluate the last committed round (or --round N, or --base for the base model)
                         on every client's held-out rows; writes output.dir/evaluations/
-              export    write the last committed round (or --round N) as a PEFT adapter: --peft URI
+              export    write the last committed round (or --round N) as a PEFT adapter (--peft URI)
+                        and/or merged into the base model (--merged URI)
               config    print the resolved configuration (defaults < --conf files < --set) and exit
               reference print the configuration reference (Markdown) and exit
 
@@ -37,6 +38,7 @@ public final class Main {
               --round N          (evaluate, export) a committed round instead of the last
               --base             (evaluate) the base model without an adapter
               --peft URI         (export) where to write the PEFT adapter directory
+              --merged URI       (export) where to write the merged model directory
               -h, --help         this help
 
             Spark settings come from spark-submit (or bin/understudy, which runs local[*]).
@@ -65,6 +67,7 @@ public final class Main {
         Integer round = null;
         boolean base = false;
         String peft = null;
+        String merged = null;
         Path defaults = Files.exists(Path.of("conf/defaults.yaml")) ? Path.of("conf/defaults.yaml") : null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
@@ -74,6 +77,7 @@ public final class Main {
                 case "--round" -> round = Integer.valueOf(value(args, ++i, "--round"));
                 case "--base" -> base = true;
                 case "--peft" -> peft = value(args, ++i, "--peft");
+                case "--merged" -> merged = value(args, ++i, "--merged");
                 case "-h", "--help" -> {
                     System.out.print(USAGE);
                     return 0;
@@ -111,12 +115,9 @@ public final class Main {
                 }
             }
             case "export" -> {
-                if (peft == null) {
-                    throw new IllegalArgumentException("export needs --peft URI (where to write the adapter)");
-                }
                 SparkSession spark = SparkSession.builder().appName("understudy export").getOrCreate();
                 try {
-                    ExportJob.run(spark.sparkContext().hadoopConfiguration(), cfg, round, peft);
+                    ExportJob.run(spark.sparkContext().hadoopConfiguration(), cfg, round, peft, merged);
                     return 0;
                 } finally {
                     spark.stop();

@@ -106,11 +106,21 @@ class FederatedJobTest extends SparkTestBase {
         assertThat(base.loss()).isGreaterThan(ev.loss());
         assertThatThrownBy(() -> EvaluateJob.run(spark, config("run1"), 7, false)).hasMessageContaining("round 7 is not committed");
         // `export` writes a committed round as a PEFT adapter anywhere
-        ExportJob.run(spark.sparkContext().hadoopConfiguration(), config("run1"), 2, tmp.resolve("exported").toUri().toString());
+        ExportJob.run(spark.sparkContext().hadoopConfiguration(), config("run1"), 2, tmp.resolve("exported").toUri().toString(),
+                tmp.resolve("exported-merged").toUri().toString());
         try (NDManager m = NDManager.newBaseManager("PyTorch");
                 DecoderModel baseModel = HfModels.load(model, m, DataType.FLOAT32);
                 LoraAdapter back = PeftAdapters.load(new DirectoryModelSource(tmp.resolve("exported")), baseModel, m)) {
             assertThat(AdapterVectors.flatten(back.exportTensors())).isNotEqualTo(r.finalAdapter()).hasSameSizeAs(r.finalAdapter());
+            // the merged model: adapted projections changed, everything else identical to the base
+            try (DecoderModel merged = HfModels.load(tmp.resolve("exported-merged"), m, DataType.FLOAT32)) {
+                var mt = merged.exportTensors();
+                var bt = baseModel.exportTensors();
+                assertThat(mt.get("model.layers.0.self_attn.q_proj.weight").values())
+                        .isNotEqualTo(bt.get("model.layers.0.self_attn.q_proj.weight").values());
+                assertThat(mt.get("model.layers.0.self_attn.k_proj.weight").values())
+                        .isEqualTo(bt.get("model.layers.0.self_attn.k_proj.weight").values());
+            }
         }
         // a second `run` into the same directory refuses instead of mixing runs
         assertThatThrownBy(() -> FederatedJob.run(spark, config("run1"), false))
@@ -128,7 +138,10 @@ class FederatedJobTest extends SparkTestBase {
     /** FedProx: the proximal term changes the clients' updates, and pulls them towards the global. */
     @Test
     void fedProxClientTermShrinksTheRoundUpdate() throws Exception {
-        float[] plain = FederatedJob.run(spark, config("run-fedavg1", "server.rounds=1"), false).finalAdapter();
+        float[] plain = FederatedJob.run(spark, config("run-fedavg1", "server.rounds=1", "output.save_merged=true"), false)
+                .finalAdapter();
+        assertThat(tmp.resolve("run-fedavg1/merged/config.json")).exists();
+        assertThat(tmp.resolve("run-fedavg1/merged/model.safetensors")).exists();
         float[] prox = FederatedJob.run(spark, config("run-fedprox1", "server.rounds=1", "server.strategy=fedprox",
                 "server.strategy_params={proximal_mu: 5.0}"), false).finalAdapter();
         assertThat(prox).isNotEqualTo(plain);

@@ -86,7 +86,8 @@ final class ConfigSchema {
             key("server.eval_every", 1, "Evaluate the global adapter every this many rounds; 0 = never."),
             key("server.max_failed_fraction", 0.5, "Largest share of failed clients a round tolerates, in [0, 1]."),
             required("output.dir", "URI of the run directory (checkpoints, metrics, resolved config). Required."),
-            key("output.save_merged", false, "Also write the base model with the final adapter merged in."),
+            key("output.save_merged", false, "Also write merged/: the base model with the final adapter merged in, streamed"
+                    + " tensor by tensor in the base's dtypes and shard layout."),
             key("output.overwrite", false, "Replace an existing run directory instead of failing."),
             key("output.keep_rounds", 0, "Round checkpoints to keep, newest first; 0 keeps all."),
             key("seed", 42L, "Root of all job randomness (client sampling, dropout; partitioning by default)."),

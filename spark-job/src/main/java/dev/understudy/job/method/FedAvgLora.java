@@ -9,9 +9,24 @@ public final class FedAvgLora implements FederatedMethod {
     public static final String NAME = "fedavg_lora";
 
     private final String modelUri;
+    private final boolean saveMerged;
 
     public FedAvgLora(String modelUri) {
+        this(modelUri, false);
+    }
+
+    /** @param saveMerged also write {@code merged/}: the base with the final adapter merged in ({@code output.save_merged}) */
+    public FedAvgLora(String modelUri, boolean saveMerged) {
         this.modelUri = modelUri;
+        this.saveMerged = saveMerged;
+    }
+
+    @Override
+    public void finish(MethodContext ctx, float[] global) throws java.io.IOException {
+        if (saveMerged) {
+            MergedExport.write(ctx.store().modelSource(java.net.URI.create(modelUri)), ctx.store().source("adapter"),
+                    ctx.store().sink("merged"));
+        }
     }
 
     @Override

@@ -17,7 +17,7 @@ public final class Methods {
                 throw new IllegalArgumentException("method_params " + cfg.methodParams().keySet() + " are not used by "
                         + FedAvgLora.NAME + "; remove them");
             }
-            return new FedAvgLora(cfg.model().base());
+            return new FedAvgLora(cfg.model().base(), cfg.output().saveMerged());
         }
         throw new IllegalArgumentException("Cannot set method to '" + name + "': this build implements " + NAMES);
     }

@@ -220,6 +220,11 @@ public final class RunStore implements Serializable {
         return new HadoopModelSink(java.net.URI.create(base + "/" + rel), conf());
     }
 
+    /** A model directory anywhere, read as streams with this store's Hadoop configuration. */
+    public HadoopModelSource modelSource(java.net.URI dir) {
+        return new HadoopModelSource(dir, conf());
+    }
+
     /** A model directory under the run directory, read as streams. */
     public HadoopModelSource source(String rel) {
         return new HadoopModelSource(java.net.URI.create(base + "/" + rel), conf());
