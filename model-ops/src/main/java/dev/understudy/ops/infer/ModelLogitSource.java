@@ -69,7 +69,8 @@ public final class ModelLogitSource implements LogitSource, SequenceLogits {
                 NDArray idArr = Ops.fromLongs(m, ids, new Shape(b, t));
                 NDArray maskArr = Ops.fromLongs(m, mask, new Shape(b, t));
                 NDArray logits = model.forward(idArr, maskArr, null, null, adapter, null); // (B, T, V)
-                out = logits.getDataType() == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false);
+                DataType dt = logits.getDataType();
+                out = dt == DataType.FLOAT32 || dt == DataType.FLOAT64 ? logits : logits.toType(DataType.FLOAT32, false);
                 if (!out.getDevice().equals(manager.getDevice())) {
                     out = out.toDevice(manager.getDevice(), false);
                 }

@@ -12,10 +12,11 @@ import java.util.List;
  */
 public interface SequenceLogits {
     /**
-     * Logits {@code [B, T, V]} in float32 for the sequences right-padded to the longest length
-     * {@code T}: position {@code t} of row {@code b} holds the logits of the token after {@code
-     * sequences.get(b)[0..t]}. Positions past a sequence's end hold unspecified finite values. Runs
-     * without autograd; the result is attached to {@code manager} (and the open NDScope, if any).
+     * Logits {@code [B, T, V]} in float32 (float64 for a float64 model) for the sequences
+     * right-padded to the longest length {@code T}: position {@code t} of row {@code b} holds the
+     * logits of the token after {@code sequences.get(b)[0..t]}. Positions past a sequence's end
+     * hold unspecified finite values. Runs without autograd; the result is attached to {@code
+     * manager} (and the open NDScope, if any).
      */
     NDArray sequenceLogits(List<int[]> sequences, NDManager manager);
 }

@@ -18,7 +18,7 @@ public final class TeacherForcing {
     private TeacherForcing() {}
 
     /**
-     * Logits {@code [B, T, V]} (float32, right-padded to the longest sequence; see {@link
+     * Logits {@code [B, T, V]} (float32 or float64, right-padded to the longest sequence; see {@link
      * SequenceLogits#sequenceLogits}) attached to {@code manager}.
      */
     public static NDArray logits(LogitSource source, List<int[]> sequences, NDManager manager) {

@@ -61,7 +61,8 @@ public final class Losses {
      * @param teacherLogits {@code [B, T, V_t]} with {@code V_t ≤ V_s}
      * @param labels int64 {@code [B, T]} (unshifted, see {@link TokenBatch})
      * @param temperature softening temperature {@code T > 0}
-     * @return scalar sum over valid positions (divide by the token count for the mean), float32
+     * @return scalar sum over valid positions (divide by the token count for the mean), in float32
+     *     (float64 for a float64 student)
      */
     public static NDArray forwardKlSum(NDArray studentLogits, NDArray teacherLogits, NDArray labels, double temperature) {
         checkArgument(temperature > 0 && Double.isFinite(temperature),
@@ -75,8 +76,9 @@ public final class Losses {
         checkArgument(vt <= vs, "the teacher has %s token ids but the student only %s; the student must cover every"
                 + " teacher id (extra trailing student ids are allowed)", vt, vs);
         String positions = ":, 0:" + (t - 1) + ", :";
+        DataType dt = studentLogits.getDataType() == DataType.FLOAT64 ? DataType.FLOAT64 : DataType.FLOAT32;
         // teacher: log p at temperature T, no gradient; -inf (p = 0) clamped so that p · (log p − log q) = 0
-        NDArray teacher = teacherLogits.get(positions).stopGradient().toType(DataType.FLOAT32, false); // (B, T-1, V_t)
+        NDArray teacher = teacherLogits.get(positions).stopGradient().toType(dt, false); // (B, T-1, V_t)
         NDArray logp = (temperature == 1 ? teacher : Ops.div(teacher, temperature)).logSoftmax(-1);
         NDArray p = logp.exp();
         NDArray logpSafe = Ops.maximum(logp, -1e30);
@@ -86,8 +88,8 @@ public final class Losses {
         if (vs > vt) {
             logq = logq.get("..., 0:" + vt);
         }
-        NDArray kl = p.mul(logpSafe.sub(logq.toType(DataType.FLOAT32, false))).sum(new int[] {-1}); // (B, T-1)
-        NDArray valid = Ops.neq(labels.get(":, 1:"), TokenBatch.IGNORE).toType(DataType.FLOAT32, false);
+        NDArray kl = p.mul(logpSafe.sub(logq.toType(dt, false))).sum(new int[] {-1}); // (B, T-1)
+        NDArray valid = Ops.neq(labels.get(":, 1:"), TokenBatch.IGNORE).toType(dt, false);
         NDArray sum = kl.mul(valid).sum();
         return temperature == 1 ? sum : Ops.mul(sum, temperature * temperature);
     }

@@ -13,6 +13,7 @@ import dev.understudy.ops.lora.LoraConfig;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.DecoderModel.HostTensor;
 import dev.understudy.ops.model.ModelConfig;
+import dev.understudy.ops.testing.NDLeakCheck;
 import dev.understudy.ops.train.Example;
 import dev.understudy.ops.train.TrainConfig;
 import java.util.ArrayList;
@@ -113,7 +114,9 @@ class DistillerTest {
             assertThat(expert.model()).isSameAs(small);
             assertThat(expert.adapter()).isNotNull().isNotSameAs(student);
 
-            Distiller.DistillResult r = d.distill(data);
+            // per-micro-batch teacher logits and temporaries are all released
+            Distiller.DistillResult r = NDLeakCheck.assertNoLeak(small.manager(),
+                    () -> NDLeakCheck.assertNoLeak(large.manager(), () -> NDLeakCheck.assertNoLeak(m, () -> d.distill(data))));
 
             System.out.printf("distill KL %.4f -> %.4f, per-step KL %s%n", r.klBefore(), r.klAfter(),
                     java.util.Arrays.toString(r.kl()));
