@@ -16,9 +16,10 @@ import java.util.List;
 /**
  * {@link LogitSource} over a local {@link DecoderModel} (plus optional adapter) with a KV cache.
  * Prompts of different lengths are left-padded, with position ids taken from the attention mask,
- * so every sequence continues from its own last token.
+ * so every sequence continues from its own last token. Teacher-forced logits of whole sequences
+ * ({@link SequenceLogits}) take one right-padded forward pass.
  */
-public final class ModelLogitSource implements LogitSource {
+public final class ModelLogitSource implements LogitSource, SequenceLogits {
     private final DecoderModel model;
     private final ModuleAdapter adapter;
     private final int padId;
@@ -32,6 +33,55 @@ public final class ModelLogitSource implements LogitSource {
     @Override
     public int vocabSize() {
         return model.config().vocabSize();
+    }
+
+    /** The model behind this source. */
+    public DecoderModel model() {
+        return model;
+    }
+
+    /** The adapter applied on top of the model, or null for the bare model. */
+    public ModuleAdapter adapter() {
+        return adapter;
+    }
+
+    @Override
+    public NDArray sequenceLogits(List<int[]> sequences, NDManager manager) {
+        checkArgument(!sequences.isEmpty(), "teacher forcing needs at least one sequence");
+        int b = sequences.size();
+        int t = TeacherForcing.maxLength(sequences);
+        long[] ids = new long[b * t];
+        long[] mask = new long[b * t];
+        java.util.Arrays.fill(ids, padId);
+        for (int i = 0; i < b; i++) {
+            int[] s = sequences.get(i);
+            checkArgument(s.length >= 1, "teacher forcing needs non-empty sequences");
+            for (int j = 0; j < s.length; j++) {
+                ids[i * t + j] = s[j];
+                mask[i * t + j] = 1;
+            }
+        }
+        boolean grad = Ops.isGradMode();
+        Ops.setGradMode(false);
+        try {
+            NDArray out;
+            try (NDScope ignored = new NDScope(); NDManager m = model.manager().newSubManager()) {
+                NDArray idArr = Ops.fromLongs(m, ids, new Shape(b, t));
+                NDArray maskArr = Ops.fromLongs(m, mask, new Shape(b, t));
+                NDArray logits = model.forward(idArr, maskArr, null, null, adapter, null); // (B, T, V)
+                DataType dt = logits.getDataType();
+                out = dt == DataType.FLOAT32 || dt == DataType.FLOAT64 ? logits : logits.toType(DataType.FLOAT32, false);
+                if (!out.getDevice().equals(manager.getDevice())) {
+                    out = out.toDevice(manager.getDevice(), false);
+                }
+                NDScope.unregister(out);
+                out.attach(manager);
+            }
+            NDScope.register(out);
+            return out;
+        } finally {
+            Ops.setGradMode(grad);
+        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.understudy.ops.infer;
 
 import static dev.understudy.ops.util.Preconditions.checkArgument;
+import static dev.understudy.ops.util.Preconditions.checkNotNull;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -16,23 +17,33 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Teacher-forced scoring with a (optionally adapted) model: per-token log-probabilities, the
+ * Teacher-forced scoring with a (optionally adapted) model, or with any {@link LogitSource} such
+ * as a proxy-tuned model ({@link ProxyLogitSource}): per-token log-probabilities, the
  * log-likelihood of a response given a prompt, perplexity, and label scoring (pick the most likely
  * of N label strings, as in zero-shot classification with an LM). Sequences are scored in
- * right-padded batches of {@code batchSize}; padding never changes a score.
+ * right-padded batches of {@code batchSize}; padding never changes a score. Sources with {@link
+ * SequenceLogits} take one forward per batch; others are stepped token by token.
  */
 public final class Scorer {
-    private final DecoderModel model;
-    private final ModuleAdapter adapter;
+    private final LogitSource source;
     private final int batchSize;
-    private final int padId;
+    private final NDManager manager;
 
     public Scorer(DecoderModel model, ModuleAdapter adapter, int batchSize, int padId) {
+        this(new ModelLogitSource(model, adapter, padId), batchSize, model.manager());
+    }
+
+    /**
+     * Scores with the (softmax-normalised) logits of {@code source}.
+     *
+     * @param manager parent of the per-batch managers (its device is where log-probabilities are
+     *     computed)
+     */
+    public Scorer(LogitSource source, int batchSize, NDManager manager) {
         checkArgument(batchSize >= 1, "Cannot set eval batch_size to %s, must be ≥ 1", batchSize);
-        this.model = model;
-        this.adapter = adapter;
+        this.source = checkNotNull(source, "logit source");
         this.batchSize = batchSize;
-        this.padId = padId;
+        this.manager = checkNotNull(manager, "manager");
     }
 
     /**
@@ -125,13 +136,15 @@ public final class Scorer {
             for (int from = 0; from < examples.size(); from += batchSize) {
                 List<Example> chunk = examples.subList(from, Math.min(examples.size(), from + batchSize));
                 List<Example> all = new ArrayList<>();
+                List<int[]> ids = new ArrayList<>();
                 for (Example e : chunk) {
                     all.add(Example.lm(e.ids()));
+                    ids.add(e.ids());
                 }
                 try (NDScope ignored = new NDScope();
-                        NDManager m = model.manager().newSubManager();
-                        TokenBatch batch = TokenBatch.collate(all, padId, m)) {
-                    NDArray logits = model.forward(batch.ids(), batch.mask(), null, null, adapter, null);
+                        NDManager m = manager.newSubManager();
+                        TokenBatch batch = TokenBatch.collate(all, 0, m)) {
+                    NDArray logits = TeacherForcing.logits(source, ids, m);
                     NDArray lp = Losses.tokenLogProbs(logits, batch.labels()).toType(DataType.FLOAT64, false);
                     double[] flat = lp.toDoubleArray();
                     long width = lp.getShape().get(1);

@@ -10,6 +10,7 @@ import dev.understudy.ops.lora.LoraAdapter;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.DropoutRng;
 import dev.understudy.ops.model.Ops;
+import dev.understudy.ops.util.Preconditions;
 import dev.understudy.ops.util.TrainingDivergedException;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,8 @@ import java.util.SplittableRandom;
 /**
  * Causal-LM fine-tuning loop for one client: LoRA (the base model stays frozen and may be shared by
  * concurrent trainers) or full fine-tuning (the trainer updates the model it is given, which must
- * then be private to it).
+ * then be private to it). The loss is the prompt-masked causal-LM loss unless another {@link
+ * Objective} is given (server-side distillation uses the same loop).
  *
  * <p>Autograd runs on libtorch's thread-local grad mode with a direct {@code backward} call, not
  * DJL's JVM-global GradientCollector, so trainers on different threads do not interfere (stack.md
@@ -37,6 +39,7 @@ public final class Trainer implements AutoCloseable {
     private final LoraAdapter adapter;
     private final TrainConfig config;
     private final int padId;
+    private final Objective objective;
     private final List<NDArray> params;
     private final AdamW optimizer;
     private long globalStep;
@@ -51,10 +54,20 @@ public final class Trainer implements AutoCloseable {
      * @param padId token id used to pad micro-batches (masked out of attention and loss)
      */
     public Trainer(DecoderModel model, LoraAdapter adapter, TrainConfig config, int padId, NDManager parent) {
+        this(model, adapter, config, padId, parent, Objective.causalLm());
+    }
+
+    /**
+     * As {@link #Trainer(DecoderModel, LoraAdapter, TrainConfig, int, NDManager)} with another
+     * training objective (e.g. distillation from a teacher).
+     */
+    public Trainer(DecoderModel model, LoraAdapter adapter, TrainConfig config, int padId, NDManager parent,
+            Objective objective) {
         this.model = model;
         this.adapter = adapter;
         this.config = config;
         this.padId = padId;
+        this.objective = Preconditions.checkNotNull(objective, "training objective");
         if (adapter != null) {
             this.params = adapter.parameters();
             adapter.setTrainable(true);
@@ -166,9 +179,7 @@ public final class Trainer implements AutoCloseable {
                 Ops.setGradMode(true);
                 try {
                     DropoutRng dropout = new DropoutRng(mix(mix(config.seed(), globalStep), micro));
-                    final int tokens = totalTokens;
-                    NDArray loss = Ops.scoped(() -> Ops.div(Losses.causalLmNllSum(
-                            model.forward(batch.ids(), batch.mask(), null, null, adapter, dropout), batch.labels()), tokens));
+                    NDArray loss = objective.loss(model, adapter, mb, batch, dropout, totalTokens);
                     double value = scalar(loss);
                     if (!Double.isFinite(value)) {
                         throw new TrainingDivergedException(String.format(
