@@ -88,6 +88,17 @@ public final class FederatedJob {
         DataPrep.Prepared data = DataPrep.prepare(spark, cfg, partitions);
         try {
             FederatedMethod method = Methods.create(cfg);
+            try (method) {
+                return runWith(spark, sc, cfg, data, method, store, resolved, stopAfter);
+            }
+        } finally {
+            data.clients().unpersist(false);
+        }
+    }
+
+    private static JobResult runWith(SparkSession spark, JavaSparkContext sc, JobConfig cfg, DataPrep.Prepared data,
+            FederatedMethod method, RunStore store, String resolved, int stopAfter) throws IOException {
+        {
             Path localModel = ExecutorModelCache.localDir(method.clientModelUri());
             int padId;
             EvalFunction.Labels labels = null;
@@ -120,8 +131,6 @@ public final class FederatedJob {
                 return new JobResult(store.base(), r.rounds(), r.resumedFrom(), data.skipped(), data.truncated(),
                         data.heldOut(), data.trainSizes().size(), data.rows(), r.finalAdapter());
             }
-        } finally {
-            data.clients().unpersist(false);
         }
     }
 

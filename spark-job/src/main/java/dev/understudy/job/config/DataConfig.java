@@ -38,7 +38,7 @@ public record DataConfig(String path, Format format, Kind kind, String textColum
         CSV;
 
         /** The format named by the extension of {@code path} (compression suffixes skipped), or null. */
-        static Format infer(String path) {
+        public static Format infer(String path) {
             String p = path.toLowerCase(Locale.ROOT);
             int cut = indexOfAny(p, '?', '#');
             p = cut >= 0 ? p.substring(0, cut) : p;

@@ -133,7 +133,7 @@ public final class EvalFunction implements FlatMapFunction<Iterator<Tuple2<Strin
     }
 
     /** Loss (and accuracy, with labels) of one client's held-out examples. */
-    static ClientEval evaluate(Scorer scorer, ClientData data, Labels labels) {
+    public static ClientEval evaluate(Scorer scorer, ClientData data, Labels labels) {
         List<int[]> seqs = new ArrayList<>();
         for (ClientData.Tokens t : data.eval()) {
             seqs.add(t.ids());

@@ -171,7 +171,7 @@ public final class RoundEngine {
         int start = 1;
         var last = store.lastCommittedRound();
         MethodContext ctx = new MethodContext(sc, store, baseOnDriver, layout, settings, clients, options.seed(),
-                last.isPresent());
+                last.isPresent(), labels);
         List<RoundMetrics> metrics = new ArrayList<>();
         if (last.isPresent()) {
             RunStore.CommittedRound cr = store.readRound(last.get());
@@ -369,6 +369,9 @@ public final class RoundEngine {
         long t3 = System.nanoTime();
         Evaluation eval = Evaluation.NONE;
         Map<String, Double> methodMetrics = new TreeMap<>();
+        if (updated.isPresent()) {
+            methodMetrics.putAll(method.roundMetrics());
+        }
         boolean evalNow = round == options.rounds() || (options.evalEvery() > 0 && round % options.evalEvery() == 0);
         if (evalNow) {
             eval = evaluate(round, nextGlobal, layout);

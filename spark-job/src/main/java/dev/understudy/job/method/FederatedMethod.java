@@ -31,7 +31,7 @@ import java.util.Map;
  * <p>FedAvg-LoRA is the trivial method ({@link FedAvgLora}: client model = server model, no server
  * steps). FedPT, FedPFT, FedProxy and Offsite-Tuning implement the hooks without touching the loop.
  */
-public interface FederatedMethod {
+public interface FederatedMethod extends AutoCloseable {
     /** Name used in config ({@code method}) and in the run manifest. */
     String name();
 
@@ -60,6 +60,15 @@ public interface FederatedMethod {
     default Map<String, Double> evaluateServer(MethodContext ctx, int round, float[] global) throws IOException {
         return Map.of();
     }
+
+    /** Metrics of the last {@link #afterAggregation} (e.g. the distillation KL), reported with the round. */
+    default Map<String, Double> roundMetrics() {
+        return Map.of();
+    }
+
+    /** Releases what the method holds (e.g. the large model on the driver). */
+    @Override
+    default void close() {}
 
     /** Round-to-round state committed with every round (name → flat float tensor). */
     default Map<String, float[]> state() {

@@ -8,7 +8,7 @@ public final class Methods {
     private Methods() {}
 
     /** Methods this build implements. */
-    public static final List<String> NAMES = List.of(FedAvgLora.NAME);
+    public static final List<String> NAMES = List.of(FedAvgLora.NAME, FedPt.NAME);
 
     public static FederatedMethod create(JobConfig cfg) {
         String name = cfg.method();
@@ -18,6 +18,10 @@ public final class Methods {
                         + FedAvgLora.NAME + "; remove them");
             }
             return new FedAvgLora(cfg.model().base(), cfg.output().saveMerged());
+        }
+        if (name.equals(FedPt.NAME)) {
+            return new FedPt(cfg.model().base(), FedPtConfig.parse(cfg.methodParams()), cfg.data(), cfg.client().lr(),
+                    cfg.client().maxGradNorm());
         }
         throw new IllegalArgumentException("Cannot set method to '" + name + "': this build implements " + NAMES);
     }

@@ -1,0 +1,117 @@
+package dev.understudy.job.method;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * FedPT's {@code method_params} (methods.md §1; unknown values of the paper take the project
+ * defaults of §1(f)):
+ *
+ * @param large {@code method_params.large}: URI of the large base model (server side, logits only);
+ *     must share the client model's tokenizer
+ * @param alpha {@code method_params.alpha}: proxy strength α of {@code z_large + α (z_tuned − z_base)}
+ * @param temperature {@code method_params.temperature}: distillation temperature T (KL scaled by T²)
+ * @param ceWeight {@code method_params.ce_weight}: weight λ of the cross-entropy on the distillation
+ *     set's reference responses, loss = (1 − λ)·KL + λ·CE
+ * @param kdSteps {@code method_params.kd_steps}: distillation optimiser steps per round
+ * @param kdLr {@code method_params.kd_lr}: distillation learning rate (0 = client.lr)
+ * @param kdBatchSize {@code method_params.kd_batch_size}: distillation micro-batch
+ * @param kdData {@code method_params.kd_data}: URI of the server's distillation set (public data,
+ *     disjoint from the clients'; same columns as data.path)
+ * @param kdMaxExamples {@code method_params.kd_max_examples}: use at most this many rows of kd_data (0 = all)
+ * @param distill {@code method_params.distill}: false skips step 5 (FedPT without distillation, i.e.
+ *     FedAvg on the small model with proxy-tuned evaluation)
+ */
+public record FedPtConfig(String large, double alpha, double temperature, double ceWeight, int kdSteps, double kdLr,
+        int kdBatchSize, String kdData, int kdMaxExamples, boolean distill) {
+
+    static final List<String> KEYS = List.of("large", "alpha", "temperature", "ce_weight", "kd_steps", "kd_lr",
+            "kd_batch_size", "kd_data", "kd_max_examples", "distill");
+
+    public FedPtConfig {
+        require(large != null && !large.isBlank(), "large", large, "the URI of the large model directory");
+        require(Double.isFinite(alpha) && alpha >= 0, "alpha", alpha, "≥ 0 (1.0 is proxy-tuning's default)");
+        require(temperature > 0, "temperature", temperature, "> 0");
+        require(ceWeight >= 0 && ceWeight <= 1, "ce_weight", ceWeight, "in [0, 1]");
+        require(kdSteps >= 1, "kd_steps", kdSteps, "≥ 1 (set distill: false to skip distillation)");
+        require(kdLr >= 0, "kd_lr", kdLr, "≥ 0 (0 = client.lr)");
+        require(kdBatchSize >= 1, "kd_batch_size", kdBatchSize, "≥ 1");
+        require(!distill || (kdData != null && !kdData.isBlank()), "kd_data", kdData,
+                "the URI of the server's distillation set (or set method_params.distill=false)");
+        require(kdMaxExamples >= 0, "kd_max_examples", kdMaxExamples, "≥ 0 (0 = all)");
+    }
+
+    /** Parses {@code method_params}, rejecting unknown keys with the nearest valid one. */
+    public static FedPtConfig parse(Map<String, Object> p) {
+        for (String k : p.keySet()) {
+            if (!KEYS.contains(k)) {
+                String near = KEYS.stream().min(java.util.Comparator.comparingInt(c -> distance(k, c))).orElse("");
+                throw new IllegalArgumentException("Unknown key method_params." + k + " for method fedpt; did you mean"
+                        + " method_params." + near + "? Valid keys: " + KEYS);
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>(p);
+        return new FedPtConfig(str(m, "large", null), num(m, "alpha", 1.0), num(m, "temperature", 1.0),
+                num(m, "ce_weight", 0.0), (int) num(m, "kd_steps", 20), num(m, "kd_lr", 0.0),
+                (int) num(m, "kd_batch_size", 8), str(m, "kd_data", null), (int) num(m, "kd_max_examples", 0),
+                bool(m, "distill", true));
+    }
+
+    private static void require(boolean ok, String key, Object value, String what) {
+        if (!ok) {
+            throw new IllegalArgumentException("Cannot set method_params." + key + " to " + value + ": must be " + what);
+        }
+    }
+
+    private static String str(Map<String, Object> m, String k, String dflt) {
+        Object v = m.get(k);
+        return v == null ? dflt : v.toString();
+    }
+
+    private static double num(Map<String, Object> m, String k, double dflt) {
+        Object v = m.get(k);
+        if (v == null) {
+            return dflt;
+        }
+        if (v instanceof Number n) {
+            return n.doubleValue();
+        }
+        try {
+            return Double.parseDouble(v.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("Cannot set method_params." + k + " to '" + v + "': expected a number");
+        }
+    }
+
+    private static boolean bool(Map<String, Object> m, String k, boolean dflt) {
+        Object v = m.get(k);
+        if (v == null) {
+            return dflt;
+        }
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        String s = v.toString().trim().toLowerCase(java.util.Locale.ROOT);
+        if (s.equals("true") || s.equals("false")) {
+            return Boolean.parseBoolean(s);
+        }
+        throw new IllegalArgumentException("Cannot set method_params." + k + " to '" + v + "': expected true or false");
+    }
+
+    private static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            int[] cur = new int[b.length() + 1];
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            prev = cur;
+        }
+        return prev[b.length()];
+    }
+}

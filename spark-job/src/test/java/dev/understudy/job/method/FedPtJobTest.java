@@ -1,0 +1,110 @@
+package dev.understudy.job.method;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.understudy.job.FederatedJob;
+import dev.understudy.job.config.ConfigLoader;
+import dev.understudy.job.config.JobConfig;
+import dev.understudy.job.testing.SparkTestBase;
+import dev.understudy.ops.model.HfModels;
+import dev.understudy.ops.model.ModelConfig;
+import dev.understudy.ops.tokenizer.ByteLevelBpeTrainer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * FedPT through the round engine: a small and a large random model sharing one byte-level
+ * tokenizer, a labelled data set over 6 clients and a disjoint server distillation set.
+ */
+class FedPtJobTest extends SparkTestBase {
+    @TempDir
+    static Path tmp;
+    static Path small;
+    static Path large;
+    static Path data;
+    static Path kd;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        var spec = ByteLevelBpeTrainer.byteLevel(List.of("<|pad|>", "<|bos|>", "<|eos|>"));
+        small = tmp.resolve("small");
+        large = tmp.resolve("large");
+        HfModels.createRandom(ModelConfig.llama(spec.vocabSize(), 32, 2, 4, 2, 64, 128), 3, spec, small);
+        HfModels.createRandom(ModelConfig.llama(spec.vocabSize(), 64, 2, 4, 2, 128, 128), 4, spec, large);
+        data = write("reviews.parquet", 160, 9);
+        kd = write("kd.parquet", 40, 10);
+    }
+
+    static Path write(String name, int n, long seed) {
+        String[] good = {"lovely cake", "warm sun", "great song", "kind gift", "bright smile"};
+        String[] bad = {"cold mud", "grey rain", "nasty bug", "thick dust", "damp fog"};
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            boolean g = r.nextBoolean();
+            rows.add(RowFactory.create((g ? good : bad)[r.nextInt(5)] + " " + i % 5, g ? 1 : 0));
+        }
+        StructType schema = new StructType().add("text", DataTypes.StringType).add("label", DataTypes.IntegerType);
+        Path p = tmp.resolve(name);
+        spark.createDataFrame(rows, schema).coalesce(1).write().parquet(p.toString());
+        return p;
+    }
+
+    static JobConfig config(String out, String... extra) {
+        List<String> sets = new ArrayList<>(List.of(
+                "data.path=" + data.toUri(), "data.kind=classification", "data.template={text} is",
+                "data.label_words={0: ' bad', 1: ' good'}", "data.max_length=32",
+                "partitioning={type: dirichlet, num_clients: 6, alpha: 1.0, min_size: 5, eval_fraction: 0.2}",
+                "model.base=" + small.toUri(), "model.lora.rank=4", "model.lora.target_modules=[q_proj, v_proj]",
+                "model.lora.dropout=0.0", "client.local_steps=3", "client.batch_size=4", "client.lr=0.02",
+                "server.rounds=2", "server.clients_per_round=4", "output.dir=" + tmp.resolve(out).toUri(), "seed=7",
+                "method=fedpt", "method_params={large: '" + large.toUri() + "', kd_data: '" + kd.toUri()
+                        + "', kd_steps: 4, kd_batch_size: 8, kd_lr: 0.005}"));
+        sets.addAll(List.of(extra));
+        return ConfigLoader.load(null, List.of(), sets);
+    }
+
+    @Test
+    void distillationLowersTheKlEveryRoundAndAResumeIsBitIdentical() throws Exception {
+        FederatedJob.JobResult full = FederatedJob.run(spark, config("fedpt-full"), false);
+        assertThat(full.rounds()).hasSize(2).allSatisfy(m -> {
+            assertThat(m.methodMetrics()).containsKeys("kd_kl_before", "kd_kl_after", "proxy_eval_loss", "proxy_accuracy");
+            assertThat(m.methodMetrics().get("kd_kl_after")).isLessThan(m.methodMetrics().get("kd_kl_before"));
+            assertThat(m.methodMetrics().get("proxy_accuracy")).isBetween(0.0, 1.0);
+        });
+        assertThat(tmp.resolve("fedpt-full/method/proxy.json")).content().contains("\"expert_adapter\":\"adapter\"")
+                .contains("\"alpha\":1.0");
+        assertThat(tmp.resolve("fedpt-full/adapter/adapter_model.safetensors")).exists();
+
+        FederatedJob.run(spark, config("fedpt-resume"), false, 1);
+        FederatedJob.JobResult resumed = FederatedJob.run(spark, config("fedpt-resume"), true);
+        assertThat(resumed.resumedFrom()).isEqualTo(1);
+        assertThat(resumed.finalAdapter()).isEqualTo(full.finalAdapter());
+
+        // without distillation the global adapter is plain FedAvg on the small model
+        float[] noKd = FederatedJob.run(spark, config("fedpt-nokd", "method_params.distill=false"), false).finalAdapter();
+        float[] fedavg = FederatedJob.run(spark, config("fedavg-small", "method=fedavg_lora", "method_params={}"), false)
+                .finalAdapter();
+        assertThat(noKd).isEqualTo(fedavg);
+        assertThat(full.finalAdapter()).isNotEqualTo(fedavg);
+    }
+
+    @Test
+    void modelsThatDoNotShareAVocabularyAreRejected() throws Exception {
+        var spec = ByteLevelBpeTrainer.byteLevel(List.of("<|pad|>", "<|bos|>", "<|eos|>", "<|x|>", "<|y|>"));
+        Path other = tmp.resolve("other-large");
+        HfModels.createRandom(ModelConfig.llama(spec.vocabSize(), 32, 1, 4, 2, 64, 128), 5, spec, other);
+        assertThatThrownBy(() -> FederatedJob.run(spark, config("fedpt-vocab", "method_params.large=" + other.toUri()),
+                false)).hasMessageContaining("share one tokenizer").hasMessageContaining("method_params.large");
+    }
+}
