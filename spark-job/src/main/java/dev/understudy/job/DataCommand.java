@@ -5,9 +5,11 @@ import dev.understudy.job.datasets.DatasetImporter;
 import dev.understudy.job.datasets.DatasetImporters;
 import dev.understudy.job.datasets.Drops;
 import dev.understudy.job.datasets.RegistryFetcher;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
@@ -53,9 +55,11 @@ final class DataCommand {
 
     private static void list(PrintStream out) {
         for (DatasetImporter i : DatasetImporters.all()) {
-            out.printf(Locale.ROOT, "%-16s %-14s %s%n", i.name(), i.kind(), i.description());
-            out.printf(Locale.ROOT, "%-16s %-14s %s %s (%s); columns %s%n", "", "", i.source().client(),
-                    i.source().coordinates(), i.licence(), i.columns().stream().map(c -> c.name()).toList());
+            out.printf(Locale.ROOT, "%-16s %s%n", i.name(), i.description());
+            out.printf(Locale.ROOT, "%-16s data.kind %s; columns %s%n", "", i.kind(),
+                    String.join(", ", i.columns().stream().map(c -> c.name()).toList()));
+            out.printf(Locale.ROOT, "%-16s from %s %s; licence: %s%n", "", i.source().client(), i.source().coordinates(),
+                    i.licence());
         }
     }
 
@@ -90,13 +94,22 @@ final class DataCommand {
         DatasetImporter importer = DatasetImporters.find(name);
         RegistryFetcher fetcher = new RegistryFetcher(
                 RegistryFetcher.resolveCacheDir(cache, System.getenv(), System.getProperty("user.home")));
+        // check the output and fetch and parse first, so a bad --out, a missing client or a bad
+        // package fails before Spark starts; the output is checked again with Spark's Hadoop settings
+        try {
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(outPath);
+            DatasetImport.checkOutput(p.getFileSystem(new Configuration()), p, overwrite);
+        } catch (IOException e) {
+            // e.g. object-store credentials that only the Spark configuration has
+        }
+        DatasetImport.Prepared prepared = DatasetImport.prepare(importer, fetcher);
         SparkSession.Builder b = SparkSession.builder().appName("understudy data import " + name);
         if (!new SparkConf().contains("spark.master")) {
             b.master("local[*]"); // run directly (not through spark-submit or bin/understudy)
         }
         SparkSession spark = b.getOrCreate();
         try {
-            print(DatasetImport.run(spark, importer, fetcher, outPath, overwrite), out);
+            print(DatasetImport.write(spark, prepared, outPath, overwrite), out);
             return 0;
         } finally {
             spark.stop();

@@ -41,13 +41,12 @@ public final class DatasetImport {
     public record Result(String dataset, String out, RegistryFetcher.Fetched fetched, long rows,
             Map<String, Map<String, Long>> counts, Drops drops, double seconds) {}
 
-    public static Result run(SparkSession spark, DatasetImporter importer, RegistryFetcher fetcher, String out,
-            boolean overwrite) throws IOException {
-        long t0 = System.nanoTime();
-        Path outPath = new Path(out);
-        FileSystem fs = outPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
-        checkOutput(fs, outPath, overwrite);
+    /** A fetched and parsed dataset, not yet written; {@link #prepare} needs no Spark. */
+    public record Prepared(DatasetImporter importer, RegistryFetcher.Fetched fetched, Table table, long startNanos) {}
 
+    /** Fetch, verify and parse. */
+    public static Prepared prepare(DatasetImporter importer, RegistryFetcher fetcher) throws IOException {
+        long t0 = System.nanoTime();
         RegistryFetcher.Fetched fetched = fetcher.fetch(importer.source());
         Table table;
         try {
@@ -59,13 +58,29 @@ public final class DatasetImport {
             throw new DatasetException(importer.name() + ": " + fetched.file() + " gave no rows (dropped: " + table.drops().total()
                     + ")");
         }
+        return new Prepared(importer, fetched, table, t0);
+    }
 
-        StructType schema = schema(table.columns());
+    /** {@link #prepare} and {@link #write}, refusing an existing output before anything is fetched. */
+    public static Result run(SparkSession spark, DatasetImporter importer, RegistryFetcher fetcher, String out,
+            boolean overwrite) throws IOException {
+        Path outPath = new Path(out);
+        checkOutput(outPath.getFileSystem(spark.sparkContext().hadoopConfiguration()), outPath, overwrite);
+        return write(spark, prepare(importer, fetcher), out, overwrite);
+    }
+
+    /** Writes the Parquet file, then {@code _IMPORT.json}. */
+    public static Result write(SparkSession spark, Prepared prepared, String out, boolean overwrite) throws IOException {
+        Path outPath = new Path(out);
+        FileSystem fs = outPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        checkOutput(fs, outPath, overwrite);
+        DatasetImporter importer = prepared.importer();
+        Table table = prepared.table();
         List<Row> rows = new ArrayList<>(table.size());
         for (Object[] r : table.rows()) {
             rows.add(RowFactory.create(r));
         }
-        spark.createDataFrame(rows, schema).coalesce(1).write()
+        spark.createDataFrame(rows, schema(table.columns())).coalesce(1).write()
                 .mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists)
                 .parquet(outPath.toString());
 
@@ -73,13 +88,15 @@ public final class DatasetImport {
         for (String c : importer.countColumns()) {
             counts.put(c, table.countBy(c));
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        Result result = new Result(importer.name(), outPath.toString(), fetched, table.size(), counts, table.drops(), seconds);
+        double seconds = (System.nanoTime() - prepared.startNanos()) / 1e9;
+        Result result = new Result(importer.name(), outPath.toString(), prepared.fetched(), table.size(), counts,
+                table.drops(), seconds);
         writeReport(fs, new Path(outPath, REPORT), importer, result, table);
         return result;
     }
 
-    static void checkOutput(FileSystem fs, Path out, boolean overwrite) throws IOException {
+    /** Refuses an existing {@code out} unless {@code overwrite} and it is an earlier import. */
+    public static void checkOutput(FileSystem fs, Path out, boolean overwrite) throws IOException {
         if (!fs.exists(out)) {
             return;
         }

@@ -105,7 +105,8 @@ public final class RegistryFetcher {
             }
             return runClient(p, target);
         } catch (IOException e) {
-            throw new UncheckedIOException("fetching " + p.coordinates() + " into " + cacheDir + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot fetch " + p.coordinates() + " into the dataset cache " + cacheDir + ": " + e
+                    + "; choose another cache with --cache DIR or " + CACHE_ENV, e);
         }
     }
 

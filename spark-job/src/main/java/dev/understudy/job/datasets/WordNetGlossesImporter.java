@@ -89,7 +89,7 @@ public final class WordNetGlossesImporter implements DatasetImporter {
 
     @Override
     public String licence() {
-        return "WordNet 3.1 licence (Princeton University; permissive, keep the notice); extjwnl packaging BSD";
+        return "WordNet 3.1 licence (Princeton University): permissive, keep its notice (the header of the data files)";
     }
 
     @Override
