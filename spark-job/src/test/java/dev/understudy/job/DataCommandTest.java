@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Argument handling of {@code understudy data}; the import itself is covered by DatasetImportTest. */
 class DataCommandTest {
@@ -35,6 +38,19 @@ class DataCommandTest {
         assertThatThrownBy(() -> run("import", "sotu", "--out")).hasMessage("--out needs a value");
         assertThatThrownBy(() -> run("import", "sotu", "moby-dick", "--out", "x")).hasMessageStartingWith("unexpected argument 'moby-dick'");
         assertThatThrownBy(() -> run("fetch")).hasMessageStartingWith("unknown data command 'fetch'");
+    }
+
+    @Test
+    void existingOutputIsRefusedBeforeAnythingIsFetched(@TempDir Path tmp) throws Exception {
+        Path out = Files.createDirectories(tmp.resolve("taken.parquet"));
+        // an empty cache and no client would fail the fetch: the output check must come first
+        assertThatThrownBy(() -> run("import", "uci-sentiment", "--out", out.toString(), "--cache",
+                tmp.resolve("cache").toString())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("output " + out + " already exists; pass --overwrite");
+        assertThatThrownBy(() -> run("import", "uci-sentiment", "--out", out.toString(), "--overwrite", "--cache",
+                tmp.resolve("cache").toString())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is not a dataset import");
+        assertThat(tmp.resolve("cache")).doesNotExist();
     }
 
     @Test
