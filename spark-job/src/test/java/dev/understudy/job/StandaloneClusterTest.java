@@ -166,8 +166,9 @@ class StandaloneClusterTest extends SparkTestBase {
             JsonObject m = JsonParser.parseString(metrics.get(i)).getAsJsonObject();
             assertThat(m.get("trainLoss").getAsDouble()).as("round %d train loss", i + 1).isEqualTo(local.rounds().get(i).trainLoss());
         }
-        assertThat(JsonParser.parseString(metrics.get(2)).getAsJsonObject().get("evalLoss").getAsDouble()).as("final eval loss")
-                .isEqualTo(local.rounds().get(2).evalLoss());
+        JsonObject last = JsonParser.parseString(metrics.get(2)).getAsJsonObject();
+        assertThat(last.get("evalLoss").getAsDouble()).as("final eval loss").isEqualTo(local.rounds().get(2).evalLoss());
+        assertThat(last.get("evalAccuracy").getAsDouble()).as("final eval accuracy").isEqualTo(local.rounds().get(2).evalAccuracy());
     }
 
     /** One executor per worker (two JVMs), both ran tasks and found the natives in the application jar. */
