@@ -12,6 +12,7 @@ import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.job.method.FederatedMethod;
 import dev.understudy.job.method.Methods;
+import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.lora.LoraAdapter;
 import dev.understudy.ops.model.DecoderModel;
@@ -70,11 +71,12 @@ public final class EvaluateJob {
         DataPrep.Prepared data = DataPrep.prepare(spark, cfg, Math.max(1, sc.defaultParallelism()));
         try {
             FederatedMethod method = Methods.create(cfg);
-            Path localModel = ExecutorModelCache.localDir(method.clientModelUri());
+            Path localModel = ExecutorModelCache.localDir(method.clientModelUri(), spark.sparkContext().hadoopConfiguration());
             TrainSettings settings;
             EvalFunction.Labels labels;
             try (Tokenizer tok = Tokenizer.load(localModel)) {
-                settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0);
+                settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0,
+                        HadoopConf.of(spark.sparkContext().hadoopConfiguration()));
                 labels = FederatedJob.labelCandidates(cfg, data.labels(), tok);
             }
             Broadcast<float[]> bcast = null;

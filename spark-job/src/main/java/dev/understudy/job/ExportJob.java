@@ -10,6 +10,7 @@ import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.job.method.FederatedMethod;
 import dev.understudy.job.method.Methods;
 import dev.understudy.job.storage.HadoopModelSink;
+import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.lora.LoraAdapter;
 import dev.understudy.ops.model.DecoderModel;
@@ -50,10 +51,10 @@ public final class ExportJob {
                     + store.committedRounds() + ")");
         }
         FederatedMethod method = Methods.create(cfg);
-        Path localModel = ExecutorModelCache.localDir(method.clientModelUri());
+        Path localModel = ExecutorModelCache.localDir(method.clientModelUri(), hadoop);
         TrainSettings settings;
         try (Tokenizer tok = Tokenizer.load(localModel)) {
-            settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0);
+            settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0, HadoopConf.of(hadoop));
         }
         byte[] bytes = store.readRound(r).files().get("global.safetensors");
         try (NDManager m = NDManager.newBaseManager("PyTorch");

@@ -11,6 +11,7 @@ import dev.understudy.job.method.FederatedMethod;
 import dev.understudy.job.method.Methods;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.TrainSettings;
+import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.federation.FederatedStrategy;
 import dev.understudy.ops.federation.Strategies;
@@ -59,7 +60,7 @@ public final class FederatedJob {
     public static JobResult run(SparkSession spark, JobConfig cfg, boolean resume, int stopAfter) throws IOException {
         rejectUnimplemented(cfg);
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        RunStore store = new RunStore(URI.create(cfg.output().dir()), hadoop);
+        RunStore store = new RunStore(URI.create(cfg.output().dir()), hadoop, cfg.output().keepRounds());
         var committed = store.committedRounds();
         if (!committed.isEmpty() && !resume) {
             if (!cfg.output().overwrite()) {
@@ -78,6 +79,7 @@ public final class FederatedJob {
                 System.out.println("resume: using the configuration committed with the run (" + cfg.output().dir() + ")");
             }
             cfg = savedCfg;
+            store = new RunStore(URI.create(cfg.output().dir()), hadoop, cfg.output().keepRounds());
         }
         String resolved = ConfigLoader.toYaml(cfg);
         store.writeString("config.yaml", resolved);
@@ -99,7 +101,7 @@ public final class FederatedJob {
     private static JobResult runWith(SparkSession spark, JavaSparkContext sc, JobConfig cfg, DataPrep.Prepared data,
             FederatedMethod method, RunStore store, String resolved, int stopAfter) throws IOException {
         {
-            Path localModel = ExecutorModelCache.localDir(method.clientModelUri());
+            Path localModel = ExecutorModelCache.localDir(method.clientModelUri(), spark.sparkContext().hadoopConfiguration());
             int padId;
             EvalFunction.Labels labels = null;
             try (Tokenizer tok = Tokenizer.load(localModel)) {
@@ -115,9 +117,10 @@ public final class FederatedJob {
             }
             FederatedStrategy strategy = Strategies.create(cfg.server().strategy(), params);
             double mu = proximalMu(c.proximalMu(), strategy.proximalMu());
-            TrainSettings probe = settings(cfg, method.clientModelUri(), padId, 0, mu);
+            HadoopConf hadoop = HadoopConf.of(spark.sparkContext().hadoopConfiguration());
+            TrainSettings probe = settings(cfg, method.clientModelUri(), padId, 0, mu, hadoop);
             long totalSteps = (long) cfg.server().rounds() * probe.stepsFor(maxClient);
-            TrainSettings settings = settings(cfg, method.clientModelUri(), padId, totalSteps, mu);
+            TrainSettings settings = settings(cfg, method.clientModelUri(), padId, totalSteps, mu, hadoop);
             var s = cfg.server();
             RoundEngine.Options opts = new RoundEngine.Options(s.rounds(), s.clientsPerRound(), s.fraction(), s.minClients(),
                     s.evalEvery(), s.maxFailedFraction(), cfg.seed(), stopAfter);
@@ -140,9 +143,6 @@ public final class FederatedJob {
      */
     static void rejectUnimplemented(JobConfig cfg) {
         List<String> bad = new java.util.ArrayList<>();
-        if (cfg.output().keepRounds() > 0) {
-            bad.add("output.keep_rounds=" + cfg.output().keepRounds());
-        }
         if (cfg.client().threads() > 0) {
             bad.add("client.threads=" + cfg.client().threads() + " (set -Dai.djl.pytorch.num_threads on the executors)");
         }
@@ -157,13 +157,15 @@ public final class FederatedJob {
         }
     }
 
-    static TrainSettings settings(JobConfig cfg, String clientModelUri, int padId, long totalSteps, double proximalMu) {
+    /** @param hadoop the driver's Hadoop settings, shipped to executors to reach a remote model */
+    static TrainSettings settings(JobConfig cfg, String clientModelUri, int padId, long totalSteps, double proximalMu,
+            HadoopConf hadoop) {
         var c = cfg.client();
         var lora = cfg.model().lora();
         return new TrainSettings(clientModelUri, lora.rank(), lora.alpha(), lora.dropout(), lora.targetModules(),
                 c.localSteps(), c.batchSize(), c.gradAccumSteps(), c.lr(), c.schedule(), c.warmupSteps(),
                 Math.max(totalSteps, c.warmupSteps()), c.minLrRatio(), c.weightDecay(), c.maxGradNorm(), cfg.seed(), padId,
-                c.localEpochs(), proximalMu);
+                c.localEpochs(), proximalMu, hadoop);
     }
 
     /**

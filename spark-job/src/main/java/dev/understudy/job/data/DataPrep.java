@@ -10,6 +10,7 @@ import dev.understudy.job.config.DataConfig;
 import dev.understudy.job.config.JobConfig;
 import dev.understudy.job.engine.ClientData;
 import dev.understudy.job.engine.ClientPacking;
+import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.partition.PartitionPlan;
 import dev.understudy.partition.PartitioningConfig;
 import dev.understudy.partition.RowOrder;
@@ -154,7 +155,8 @@ public final class DataPrep {
         // 4. tokenise on executors and group per client (examples sorted by row key: a stable order)
         JavaPairRDD<String, TokenizeFunction.Tokenized> tok = withSplit
                 .select("client_id", "row_key", "prompt", "response", "is_eval").javaRDD()
-                .mapPartitions(new TokenizeFunction(cfg.model().base(), d.maxLength()))
+                .mapPartitions(new TokenizeFunction(cfg.model().base(), d.maxLength(),
+                        HadoopConf.of(spark.sparkContext().hadoopConfiguration())))
                 .mapToPair(t -> new Tuple2<>(t.clientId(), t));
         long truncated = tok.filter(t -> t._2().truncated()).count();
         JavaPairRDD<String, ClientData> grouped = tok.groupByKey().mapValues(DataPrep::toClientData);

@@ -2,6 +2,7 @@ package dev.understudy.job.data;
 
 import dev.understudy.job.engine.ClientData;
 import dev.understudy.job.engine.ExecutorModelCache;
+import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.ops.tokenizer.Tokenizer;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -20,10 +21,15 @@ public final class TokenizeFunction implements FlatMapFunction<Iterator<Row>, To
 
     private final String modelUri;
     private final int maxLength;
+    private final HadoopConf hadoop;
 
-    public TokenizeFunction(String modelUri, int maxLength) {
+    /**
+     * @param hadoop the driver's Hadoop settings, to reach a remote {@code modelUri}
+     */
+    public TokenizeFunction(String modelUri, int maxLength, HadoopConf hadoop) {
         this.modelUri = modelUri;
         this.maxLength = maxLength;
+        this.hadoop = hadoop;
     }
 
     /** One tokenised row. */
@@ -32,7 +38,7 @@ public final class TokenizeFunction implements FlatMapFunction<Iterator<Row>, To
 
     @Override
     public Iterator<Tokenized> call(Iterator<Row> rows) {
-        Tokenizer tok = ExecutorModelCache.tokenizer(modelUri);
+        Tokenizer tok = ExecutorModelCache.tokenizer(modelUri, hadoop);
         List<Tokenized> out = new ArrayList<>();
         while (rows.hasNext()) {
             Row r = rows.next();

@@ -112,7 +112,7 @@ public final class EvalFunction implements FlatMapFunction<Iterator<Tuple2<Strin
                     continue;
                 }
                 if (base == null) {
-                    base = ExecutorModelCache.get(settings.modelUri(), TaskDevices.gpuIndex());
+                    base = ExecutorModelCache.get(settings.modelUri(), TaskDevices.gpuIndex(), settings.hadoop());
                     if (global != null) {
                         m = base.manager().newSubManager();
                         lora = LoraAdapter.create(base, settings.lora(), 0, m);

@@ -2,6 +2,7 @@ package dev.understudy.job.engine;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.job.storage.HadoopModelSource;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.Devices;
@@ -39,14 +40,18 @@ public final class ExecutorModelCache {
         return Math.max(1, Integer.getInteger("understudy.executor.max_models", 2));
     }
 
-    /** The tokenizer of the model directory at {@code modelUri}, loaded once per executor JVM. */
-    public static synchronized Tokenizer tokenizer(String modelUri) {
+    /**
+     * The tokenizer of the model directory at {@code modelUri}, loaded once per executor JVM.
+     *
+     * @param hadoop the driver's Hadoop settings, to reach a remote {@code modelUri}
+     */
+    public static synchronized Tokenizer tokenizer(String modelUri, HadoopConf hadoop) {
         Tokenizer t = TOKENIZERS.get(modelUri);
         if (t != null) {
             return t;
         }
         try {
-            t = Tokenizer.load(localDir(modelUri));
+            t = Tokenizer.load(localDir(modelUri, hadoop.toConfiguration()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load the tokenizer of " + modelUri + " on this executor", e);
         }
@@ -55,19 +60,28 @@ public final class ExecutorModelCache {
         return t;
     }
 
-    /** The model directory on local disk (copied from a remote filesystem once per JVM). */
-    public static Path localDir(String modelUri) throws IOException {
-        HadoopModelSource src = new HadoopModelSource(URI.create(modelUri), new Configuration());
+    /**
+     * The model directory on local disk: a {@code file:} URI in place, a remote one copied under
+     * {@code java.io.tmpdir/understudy-models} once per host (see {@link HadoopModelSource#localCopy}).
+     *
+     * @param conf Hadoop settings to reach a remote {@code modelUri} (the driver's, or {@link HadoopConf#toConfiguration})
+     */
+    public static Path localDir(String modelUri, Configuration conf) throws IOException {
+        HadoopModelSource src = new HadoopModelSource(URI.create(modelUri), conf);
         return src.localCopy(Path.of(System.getProperty("java.io.tmpdir"), "understudy-models"));
     }
 
-    /** The model at {@code modelUri} on the calling task's device ({@link TaskDevices}). */
-    public static DecoderModel get(String modelUri) {
-        return get(modelUri, TaskDevices.gpuIndex());
+    /**
+     * The model at {@code modelUri} on the calling task's device ({@link TaskDevices}).
+     *
+     * @param hadoop the driver's Hadoop settings, to reach a remote {@code modelUri}
+     */
+    public static DecoderModel get(String modelUri, HadoopConf hadoop) {
+        return get(modelUri, TaskDevices.gpuIndex(), hadoop);
     }
 
     /** The model at {@code modelUri} on {@code cuda:gpuIndex} (CPU for −1), loading it on first use. */
-    public static synchronized DecoderModel get(String modelUri, int gpuIndex) {
+    public static synchronized DecoderModel get(String modelUri, int gpuIndex, HadoopConf hadoop) {
         String key = gpuIndex + "|" + modelUri;
         Loaded l = MODELS.get(key);
         if (l != null) {
@@ -75,7 +89,7 @@ public final class ExecutorModelCache {
         }
         NDManager m = NDManager.newBaseManager(Devices.select(gpuIndex), "PyTorch");
         try {
-            l = new Loaded(m, HfModels.load(localDir(modelUri), m, DataType.FLOAT32));
+            l = new Loaded(m, HfModels.load(localDir(modelUri, hadoop.toConfiguration()), m, DataType.FLOAT32));
         } catch (IOException | RuntimeException e) {
             m.close();
             if (e instanceof IOException io) {

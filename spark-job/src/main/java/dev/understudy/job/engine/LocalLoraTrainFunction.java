@@ -64,7 +64,7 @@ public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tu
         for (ClientData data : mine) {
             FaultInjection.maybeFail(round, data.clientId(), attempt);
             if (base == null) {
-                base = ExecutorModelCache.get(settings.modelUri());
+                base = ExecutorModelCache.get(settings.modelUri(), settings.hadoop());
             }
             try {
                 out.add(train(base, data, attempt));

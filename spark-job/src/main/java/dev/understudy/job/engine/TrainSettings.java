@@ -1,5 +1,6 @@
 package dev.understudy.job.engine;
 
+import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.ops.lora.LoraConfig;
 import dev.understudy.ops.train.LrSchedule;
 import dev.understudy.ops.train.TrainConfig;
@@ -8,8 +9,9 @@ import java.util.List;
 
 /**
  * Everything an executor needs to train a client, shipped with the task closure (small; the base
- * model is loaded from {@code modelUri} by {@link ExecutorModelCache}). {@code proximalMu} is the
- * FedProx client term's μ (0 = none).
+ * model is loaded from {@code modelUri} by {@link ExecutorModelCache}, with the driver's Hadoop
+ * settings {@code hadoop} when it is remote). {@code proximalMu} is the FedProx client term's μ (0 =
+ * none).
  */
 public record TrainSettings(
         String modelUri,
@@ -30,15 +32,17 @@ public record TrainSettings(
         long seed,
         int padId,
         int localEpochs,
-        double proximalMu) implements Serializable {
+        double proximalMu,
+        HadoopConf hadoop) implements Serializable {
 
-    /** Settings without the FedProx proximal term. */
+    /** Settings without the FedProx proximal term, for a model that needs no Hadoop settings (local). */
     public TrainSettings(String modelUri, int loraRank, double loraAlpha, double loraDropout, List<String> loraTargets,
             int localSteps, int batchSize, int gradAccumSteps, double lr, LrSchedule.Kind schedule, long warmupSteps,
             long totalSteps, double minLrRatio, double weightDecay, double maxGradNorm, long seed, int padId,
             int localEpochs) {
         this(modelUri, loraRank, loraAlpha, loraDropout, loraTargets, localSteps, batchSize, gradAccumSteps, lr, schedule,
-                warmupSteps, totalSteps, minLrRatio, weightDecay, maxGradNorm, seed, padId, localEpochs, 0.0);
+                warmupSteps, totalSteps, minLrRatio, weightDecay, maxGradNorm, seed, padId, localEpochs, 0.0,
+                HadoopConf.empty());
     }
 
     /** Optimiser steps a client with {@code n} training examples takes per round. */

@@ -95,7 +95,8 @@ public final class FedPt implements FederatedMethod {
             return;
         }
         manager = NDManager.newBaseManager("PyTorch");
-        large = HfModels.load(ExecutorModelCache.localDir(params.large()), manager, DataType.FLOAT32);
+        large = HfModels.load(ExecutorModelCache.localDir(params.large(), ctx.spark().hadoopConfiguration()), manager,
+                DataType.FLOAT32);
         int smallVocab = ctx.clientModel().config().vocabSize();
         if (large.config().vocabSize() > smallVocab) {
             throw new IllegalArgumentException("method_params.large " + params.large() + " has a vocabulary of "
@@ -104,7 +105,7 @@ public final class FedPt implements FederatedMethod {
                     + " larger)");
         }
         if (params.distill()) {
-            try (Tokenizer tok = Tokenizer.load(ExecutorModelCache.localDir(smallUri))) {
+            try (Tokenizer tok = Tokenizer.load(ExecutorModelCache.localDir(smallUri, ctx.spark().hadoopConfiguration()))) {
                 ctx.spark().setJobGroup("understudy-method", "fedpt: read the distillation set", false);
                 ServerData.Loaded l = ServerData.load(ctx.session(), data, params.kdData(), "method_params.kd_data", tok,
                         params.kdMaxExamples());

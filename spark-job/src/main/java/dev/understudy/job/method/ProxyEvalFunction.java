@@ -59,12 +59,12 @@ public final class ProxyEvalFunction implements FlatMapFunction<Iterator<Tuple2<
                     continue;
                 }
                 if (scorer == null) {
-                    DecoderModel large = ExecutorModelCache.get(largeUri);
+                    DecoderModel large = ExecutorModelCache.get(largeUri, settings.hadoop());
                     ModelLogitSource largeSource = new ModelLogitSource(large, null, settings.padId());
                     if (global == null) {
                         scorer = new Scorer(large, null, settings.batchSize(), settings.padId());
                     } else {
-                        DecoderModel small = ExecutorModelCache.get(settings.modelUri());
+                        DecoderModel small = ExecutorModelCache.get(settings.modelUri(), settings.hadoop());
                         m = small.manager().newSubManager();
                         lora = LoraAdapter.create(small, settings.lora(), 0, m);
                         lora.load(AdapterVectors.unflatten(layout, global.value()));

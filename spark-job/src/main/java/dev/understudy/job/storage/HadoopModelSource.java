@@ -5,7 +5,12 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
@@ -52,31 +57,67 @@ public final class HadoopModelSource implements ModelSource {
     /**
      * Copies the directory's files (not recursive) to a local directory, so the model can be
      * memory-mapped; a local {@code file:} source is used in place.
+     *
+     * <p>The copy lives under {@code cacheRoot/<sha-256 of the URI and of every file's name, length and
+     * modification time>}: a model replaced at the same URI gets a fresh copy instead of a stale one,
+     * and a copy in use is never overwritten. Each file is copied under a unique temporary name and
+     * moved into place, and {@code .complete} is written last, so executor JVMs on one host that copy
+     * the same model at the same time do not see each other's partial files.
      */
     public java.nio.file.Path localCopy(java.nio.file.Path cacheRoot) throws IOException {
         FileSystem fs = dir.getFileSystem(conf);
         if ("file".equals(fs.getUri().getScheme())) {
             return java.nio.file.Path.of(dir.toUri().getPath());
         }
-        java.nio.file.Path local = cacheRoot.resolve(Integer.toHexString(dir.toString().hashCode()));
+        FileStatus[] listing;
+        try {
+            listing = fs.listStatus(dir);
+        } catch (FileNotFoundException e) {
+            throw new FileNotFoundException("no model directory " + dir + " (model.base)");
+        }
+        Map<String, FileStatus> files = new TreeMap<>();
+        for (FileStatus st : listing) {
+            if (st.isFile()) {
+                files.put(st.getPath().getName(), st);
+            }
+        }
+        StringBuilder signature = new StringBuilder(fs.makeQualified(dir).toString());
+        files.forEach((name, st) -> signature.append('\n').append(name).append('\t').append(st.getLen()).append('\t')
+                .append(st.getModificationTime()));
+        java.nio.file.Path local = cacheRoot.resolve(sha256(signature.toString()).substring(0, 32));
         java.nio.file.Path done = local.resolve(".complete");
         if (Files.exists(done)) {
             return local;
         }
         Files.createDirectories(local);
-        Map<String, Long> sizes = new TreeMap<>();
-        for (FileStatus st : fs.listStatus(dir)) {
-            if (st.isFile()) {
-                java.nio.file.Path tmp = local.resolve(st.getPath().getName() + ".part");
-                try (InputStream in = fs.open(st.getPath())) {
-                    Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                }
-                Files.move(tmp, local.resolve(st.getPath().getName()), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                sizes.put(st.getPath().getName(), st.getLen());
+        for (Map.Entry<String, FileStatus> f : files.entrySet()) {
+            java.nio.file.Path target = local.resolve(f.getKey());
+            java.nio.file.Path tmp = Files.createTempFile(local, "." + f.getKey() + ".", ".part");
+            try (InputStream in = fs.open(f.getValue().getPath())) {
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                Files.deleteIfExists(tmp);
+                throw new IOException("cannot copy " + f.getValue().getPath() + " to " + target + ": " + e.getMessage(), e);
             }
+            long copied = Files.size(tmp);
+            if (copied != f.getValue().getLen()) {
+                Files.deleteIfExists(tmp);
+                throw new IOException("copied " + copied + " bytes of " + f.getValue().getPath() + " but it has "
+                        + f.getValue().getLen() + "; was the model replaced during the copy?");
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         }
-        Files.writeString(done, sizes.toString());
+        java.nio.file.Path doneTmp = Files.createTempFile(local, ".complete.", ".part");
+        Files.writeString(doneTmp, signature.toString());
+        Files.move(doneTmp, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         return local;
+    }
+
+    private static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }
