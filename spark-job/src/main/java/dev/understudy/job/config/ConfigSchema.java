@@ -89,7 +89,8 @@ final class ConfigSchema {
             key("output.save_merged", false, "Also write merged/: the base model with the final adapter merged in, streamed"
                     + " tensor by tensor in the base's dtypes and shard layout."),
             key("output.overwrite", false, "Replace an existing run directory instead of failing."),
-            key("output.keep_rounds", 0, "Round checkpoints to keep, newest first; 0 keeps all."),
+            key("output.keep_rounds", 0, "Committed rounds to keep: after each commit, rounds older than the newest N are"
+                    + " deleted (resume needs only the newest). 0 keeps all."),
             key("seed", 42L, "Root of all job randomness (client sampling, dropout; partitioning by default)."),
             key("method", "fedavg_lora", "Federated fine-tuning method."),
             key("method_params", Map.of(), "Free-form method parameters, validated by the method."));

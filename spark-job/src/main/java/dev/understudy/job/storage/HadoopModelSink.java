@@ -11,10 +11,12 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * A model directory on any Hadoop filesystem, written file by file: each file streams into a hidden
- * temporary name in the same directory and is renamed into place when its stream closes (on HDFS
- * an atomic rename; on S3A a copy, so readers may briefly see the previous version, never a
- * partial one). {@link ModelSink.Abortable#abort()} deletes the temporary file.
+ * A model directory on any Hadoop filesystem, written file by file; a file becomes visible under
+ * its name only once its stream closes, as in {@link RunStore#write}: on object stores ({@code
+ * s3a://}) the stream writes the final key, which the upload publishes at close (an S3 rename
+ * would copy every byte of a multi-GB shard again); elsewhere it writes a hidden temporary file
+ * renamed into place at close (atomically replacing an older file on HDFS). {@link
+ * ModelSink.Abortable#abort()} discards the file: it aborts the upload or deletes the temporary.
  */
 public final class HadoopModelSink implements ModelSink {
     private final Path dir;
@@ -29,67 +31,76 @@ public final class HadoopModelSink implements ModelSink {
     public OutputStream create(String relativePath) throws IOException {
         Path target = new Path(dir, relativePath);
         FileSystem fs = target.getFileSystem(conf);
-        Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
+        if (RunStore.publishesOnClose(fs, target)) {
+            return new AtomicOut(fs, null, target, fs.create(target, true));
+        }
+        Path tmp = new Path(target.getParent(), "." + target.getName() + RunStore.TMP_MARKER + UUID.randomUUID());
         return new AtomicOut(fs, tmp, target, fs.create(tmp, true));
     }
 
+    /** Writes {@code tmp} then renames it onto {@code target}, or (tmp == null) writes {@code target} directly. */
     private static final class AtomicOut extends OutputStream implements Abortable {
-            private final FileSystem fs;
-            private final Path tmp;
-            private final Path target;
-            private final FSDataOutputStream out;
-            private boolean done;
+        private final FileSystem fs;
+        private final Path tmp;
+        private final Path target;
+        private final FSDataOutputStream out;
+        private boolean done;
 
-            AtomicOut(FileSystem fs, Path tmp, Path target, FSDataOutputStream out) {
-                this.fs = fs;
-                this.tmp = tmp;
-                this.target = target;
-                this.out = out;
+        AtomicOut(FileSystem fs, Path tmp, Path target, FSDataOutputStream out) {
+            this.fs = fs;
+            this.tmp = tmp;
+            this.target = target;
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            out.flush();
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (done) {
+                return;
             }
-
-            @Override
-            public void write(int b) throws IOException {
-                out.write(b);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                out.write(b, off, len);
-            }
-
-            @Override
-            public void flush() throws IOException {
-                out.flush();
-            }
-
-            @Override
-            public void close() throws IOException {
-                if (done) {
-                    return;
-                }
-                done = true;
-                out.close();
-                if (fs.exists(target)) {
-                    fs.delete(target, false);
-                }
-                if (!fs.rename(tmp, target)) {
-                    fs.delete(tmp, false);
-                    throw new IOException("could not publish " + target + " (rename from " + tmp + " failed)");
-                }
-            }
-
-            @Override
-            public void abort() throws IOException {
-                if (done) {
-                    return;
-                }
-                done = true;
+            done = true;
+            out.close();
+            if (tmp != null) {
                 try {
-                    out.close();
-                } finally {
+                    RunStore.publish(fs, tmp, target);
+                } catch (IOException e) {
                     fs.delete(tmp, false);
+                    throw e;
                 }
             }
+        }
+
+        @Override
+        public void abort() throws IOException {
+            if (done) {
+                return;
+            }
+            done = true;
+            if (tmp == null) {
+                out.abort(); // the upload never completes: no object appears
+                return;
+            }
+            try {
+                out.close();
+            } finally {
+                fs.delete(tmp, false);
+            }
+        }
     }
 
     @Override

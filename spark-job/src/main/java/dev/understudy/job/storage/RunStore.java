@@ -20,49 +20,80 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
+import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.CommonPathCapabilities;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hdfs.DistributedFileSystem;
 
 /**
  * The output directory of a federated run on any Hadoop filesystem ({@code file://}, {@code
  * hdfs://}, {@code s3a://}).
  *
  * <p>Round commit protocol, chosen so it is atomic on object stores where directory renames are
- * not: every file of round {@code r} is written under {@code rounds/round-<r>/}, each file through a
- * temporary name renamed into place (a plain copy on S3, but a reader never sees a partial file
- * under its final name), and {@code _MANIFEST.json} is written <em>last</em>, listing every file
- * with its length and SHA-256. A round counts as committed only when its manifest exists and every
- * listed file matches; anything else is a half-written round, which {@link #lastCommittedRound}
- * ignores and {@link #discardUncommitted} removes.
+ * not: every file of round {@code r} is written under {@code rounds/round-<r>/} and {@code
+ * _MANIFEST.json} is written <em>last</em>, listing every file with its length and SHA-256. A round
+ * counts as committed only when its manifest exists (and {@link #readRound} checks every listed
+ * file against it); anything else is a half-written round, which {@link #lastCommittedRound}
+ * ignores and {@link #discardUncommitted} removes. The protocol never renames a directory.
+ *
+ * <p>Each single file becomes visible under its final name only once complete (see {@link #write}):
+ * <ul>
+ *   <li>On filesystems where a file is visible while it is written ({@code hdfs://}, {@code
+ *       file://}), it is written under a hidden temporary name in the same directory and renamed into
+ *       place. HDFS renames a file onto an existing one atomically ({@code Rename.OVERWRITE}); other
+ *       such filesystems rename, or delete the old file and then rename.
+ *   <li>On object stores whose output streams publish the object only when {@code close()} completes
+ *       the upload ({@code s3a://}: path capability {@code fs.capability.outputstream.abortable}),
+ *       the file is written straight to its final key. An S3 "rename" is a server-side copy plus a
+ *       delete, not atomic and twice the traffic; a PUT already replaces an object atomically, and a
+ *       write that fails is aborted so that no partial object appears.
+ * </ul>
+ * Either way the manifest, written last, is what commits a round; S3's read-after-write
+ * consistency makes every file written before it visible to whoever sees the manifest.
+ *
+ * <p>With {@code keepRounds > 0}, each commit then prunes committed rounds older than the newest
+ * {@code keepRounds} (never the newest one). A pruned round loses its manifest <em>first</em>, so a
+ * crash in the middle of deleting its files leaves a half-written round, which {@link
+ * #discardUncommitted} removes, never a committed round with files missing.
  */
 public final class RunStore implements Serializable {
     private static final long serialVersionUID = 1L;
     public static final String MANIFEST = "_MANIFEST.json";
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
+    static final String TMP_MARKER = ".tmp-";
+
     private final String base; // URI string, e.g. hdfs://nn:8020/runs/exp1
     private transient Configuration conf;
-    private final Map<String, String> confEntries; // hadoop settings to rebuild conf after deserialisation
+    private final HadoopConf hadoop; // rebuilds conf after deserialisation
+    private final int keepRounds;
 
+    /** A run directory that keeps every committed round. */
     public RunStore(URI base, Configuration conf) {
+        this(base, conf, 0);
+    }
+
+    /**
+     * @param keepRounds committed rounds to keep, newest first ({@code output.keep_rounds}); 0 keeps all
+     */
+    public RunStore(URI base, Configuration conf, int keepRounds) {
+        if (keepRounds < 0) {
+            throw new IllegalArgumentException("Cannot set output.keep_rounds to " + keepRounds + ", must be ≥ 0 (0 keeps all)");
+        }
         this.base = base.toString().replaceAll("/+$", "");
         this.conf = conf;
-        this.confEntries = new TreeMap<>();
-        for (Map.Entry<String, String> e : conf) {
-            if (e.getKey().startsWith("fs.")) {
-                confEntries.put(e.getKey(), e.getValue());
-            }
-        }
+        this.hadoop = HadoopConf.of(conf);
+        this.keepRounds = keepRounds;
     }
 
     private Configuration conf() {
         if (conf == null) {
-            conf = new Configuration();
-            confEntries.forEach(conf::set);
+            conf = hadoop.toConfiguration();
         }
         return conf;
     }
@@ -84,21 +115,58 @@ public final class RunStore implements Serializable {
         return String.format("rounds/round-%05d", round);
     }
 
-    /** Writes {@code bytes} to {@code rel}, visible under its final name only once complete. */
+    /**
+     * Writes {@code bytes} to {@code rel}, replacing any file there; the file is visible under its
+     * final name only once complete (how depends on the filesystem, see the class comment).
+     */
     public void write(String rel, byte[] bytes) throws IOException {
         Path target = path(rel);
         FileSystem fs = target.getFileSystem(conf());
-        Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + java.util.UUID.randomUUID());
+        if (publishesOnClose(fs, target)) {
+            FSDataOutputStream out = fs.create(target, true);
+            try {
+                out.write(bytes);
+            } catch (IOException | RuntimeException e) {
+                out.abort();
+                throw e;
+            }
+            out.close();
+            return;
+        }
+        Path tmp = new Path(target.getParent(), "." + target.getName() + TMP_MARKER + UUID.randomUUID());
         try (FSDataOutputStream out = fs.create(tmp, true)) {
             out.write(bytes);
         }
-        if (fs.exists(target)) {
-            fs.delete(target, false);
-        }
-        if (!fs.rename(tmp, target)) {
+        try {
+            publish(fs, tmp, target);
+        } catch (IOException e) {
             fs.delete(tmp, false);
-            throw new IOException("could not publish " + target + " (rename from " + tmp + " failed)");
+            throw e;
         }
+    }
+
+    /**
+     * Whether {@code fs} makes a file visible only when its output stream closes and can abort the
+     * stream instead (object stores such as S3A: the upload completes at close).
+     */
+    static boolean publishesOnClose(FileSystem fs, Path path) throws IOException {
+        return fs.hasPathCapability(path, CommonPathCapabilities.ABORTABLE_STREAM);
+    }
+
+    /** Renames a complete temporary file onto {@code target}, replacing it. */
+    static void publish(FileSystem fs, Path tmp, Path target) throws IOException {
+        if (fs instanceof DistributedFileSystem dfs) {
+            dfs.rename(tmp, target, Options.Rename.OVERWRITE); // atomic replace
+            return;
+        }
+        if (fs.rename(tmp, target)) { // replaces atomically where the filesystem allows it (POSIX)
+            return;
+        }
+        // the filesystem refuses to rename onto an existing file: the old one goes first
+        if (fs.exists(target) && fs.delete(target, false) && fs.rename(tmp, target)) {
+            return;
+        }
+        throw new IOException("could not publish " + target + " (rename from " + tmp + " failed)");
     }
 
     public void writeString(String rel, String text) throws IOException {
@@ -152,6 +220,30 @@ public final class RunStore implements Serializable {
         manifest.add("files", listing);
         manifest.add("metadata", metadata);
         writeString(dir + "/" + MANIFEST, GSON.toJson(manifest));
+        if (keepRounds > 0) {
+            pruneRounds(keepRounds);
+        }
+    }
+
+    /**
+     * Deletes committed rounds older than the newest {@code keep} ({@code keep ≥ 1}, so never the
+     * newest); returns the rounds deleted. Each loses its manifest before its files, so an
+     * interrupted prune leaves a half-written round, not a committed one with files missing.
+     */
+    public List<Integer> pruneRounds(int keep) throws IOException {
+        if (keep < 1) {
+            throw new IllegalArgumentException("keep must be ≥ 1 to prune rounds, got " + keep);
+        }
+        List<Integer> rounds = committedRounds();
+        List<Integer> old = rounds.subList(0, Math.max(0, rounds.size() - keep));
+        FileSystem fs = fs();
+        for (int r : old) {
+            Path dir = path(roundDir(r));
+            if (!fs.delete(new Path(dir, MANIFEST), false) || !fs.delete(dir, true)) {
+                throw new IOException("could not delete old round " + dir + " (output.keep_rounds=" + keep + ")");
+            }
+        }
+        return List.copyOf(old);
     }
 
     /** The committed round's files (verified against the manifest) and metadata. */
@@ -198,18 +290,34 @@ public final class RunStore implements Serializable {
         return r.isEmpty() ? Optional.empty() : Optional.of(r.get(r.size() - 1));
     }
 
-    /** Deletes round directories without a manifest (left by a crash mid-commit); returns them. */
+    /**
+     * Deletes round directories without a manifest (left by a crash mid-commit or mid-prune) and
+     * temporary files left by an interrupted {@link #write}; returns what it removed, relative to the
+     * base.
+     */
     public List<String> discardUncommitted() throws IOException {
         List<String> removed = new ArrayList<>();
+        FileSystem fs = fs();
         Path rounds = path("rounds");
-        FileSystem fs = rounds.getFileSystem(conf());
-        if (!fs.exists(rounds)) {
-            return removed;
+        if (fs.exists(rounds)) {
+            for (FileStatus st : fs.listStatus(rounds)) {
+                if (st.isDirectory() && !fs.exists(new Path(st.getPath(), MANIFEST))) {
+                    fs.delete(st.getPath(), true);
+                    removed.add("rounds/" + st.getPath().getName());
+                }
+            }
         }
-        for (FileStatus st : fs.listStatus(rounds)) {
-            if (st.isDirectory() && !fs.exists(new Path(st.getPath(), MANIFEST))) {
-                fs.delete(st.getPath(), true);
-                removed.add(st.getPath().getName());
+        for (String dir : List.of("", "adapter")) {
+            Path p = dir.isEmpty() ? path("") : path(dir);
+            if (!fs.exists(p)) {
+                continue;
+            }
+            for (FileStatus st : fs.listStatus(p)) {
+                String name = st.getPath().getName();
+                if (st.isFile() && name.startsWith(".") && name.contains(TMP_MARKER)) {
+                    fs.delete(st.getPath(), false);
+                    removed.add(dir.isEmpty() ? name : dir + "/" + name);
+                }
             }
         }
         return removed;
@@ -230,7 +338,11 @@ public final class RunStore implements Serializable {
         return new HadoopModelSource(java.net.URI.create(base + "/" + rel), conf());
     }
 
-    /** Opens a file for streaming writes (for large artifacts); the caller closes it. */
+    /**
+     * Opens a file for streaming writes (for large artifacts); the caller closes it. Unlike {@link
+     * #write}, on HDFS and local disks the file is visible under its name while it is written, so
+     * only list such files in a manifest written after they are closed.
+     */
     public OutputStream create(String rel) throws IOException {
         return fs().create(path(rel), true);
     }
