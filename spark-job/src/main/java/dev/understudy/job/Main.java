@@ -29,6 +29,7 @@ public final class Main {
               export    write the last committed round (or --round N) as a PEFT adapter: --peft URI
               config    print the resolved configuration (defaults < --conf files < --set) and exit
               reference print the configuration reference (Markdown) and exit
+              bench     benchmarks that print figures: bench engine [--help] (see README.md)
 
             options:
               --conf FILE        YAML configuration, applied after conf/defaults.yaml (repeatable)
@@ -60,6 +61,9 @@ public final class Main {
             return args.length == 0 ? 2 : 0;
         }
         String command = args[0];
+        if (command.equals("bench")) {
+            return dev.understudy.job.bench.Bench.run(java.util.Arrays.copyOfRange(args, 1, args.length));
+        }
         List<Path> confs = new ArrayList<>();
         List<String> sets = new ArrayList<>();
         Integer round = null;
