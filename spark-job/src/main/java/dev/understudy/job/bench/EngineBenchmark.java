@@ -228,10 +228,10 @@ public final class EngineBenchmark {
                 + " tokens per client, batch %d%n", s.model().hiddenSize(), s.model().numLayers(), s.model().vocabSize(),
                 s.rank(), String.join(",", s.targets()), s.examples(), s.length(), s.batch());
 
-        // calibration: up to 8 clients per partition (every slot busy, as in the timing run; a task's first
-        // client is slower). Run A: 2 rounds of 10 steps (the first warms the JVM and libtorch up), its second
-        // round gives a time per step; run B trains that many steps for 2 rounds (the JIT is still busy in the
-        // first minute) and its second round corrects for what does not scale with the steps.
+        // calibration: up to 8 clients per partition, every slot busy as in the timing run. Run A: 2 rounds of
+        // 10 steps (the first warms the JVM and libtorch up); its second round gives a time per step. Run B: 2
+        // rounds at the step count that suggests; its second round gives the final count (absorbing the costs
+        // that do not scale with the steps).
         int calClients = Math.max(partitions, Math.min(o.clients(), 8 * partitions));
         int calSteps = 10;
         Run calA = runEngine(sc, listener, s, modelDir, calClients, calClients, 2, calSteps, "fedavg", partitions,
@@ -263,7 +263,7 @@ public final class EngineBenchmark {
         double sumCrit = 0;
         double sumClient = 0;
         int sumClients = 0;
-        double[] cols = new double[6];
+        double[] cols = new double[5];
         List<RoundStageMetrics.Totals[]> perRound = new ArrayList<>();
         for (RoundEngine.RoundMetrics m : run.result.rounds()) {
             RoundStageMetrics.Totals train = run.phase(m.round(), "local training");
@@ -281,7 +281,7 @@ public final class EngineBenchmark {
             sumCrit += crit;
             sumClient += m.clientSeconds();
             sumClients += m.succeeded();
-            double[] v = {stage, serialise, m.aggregateSeconds(), m.commitSeconds(), other, 0};
+            double[] v = {stage, serialise, m.aggregateSeconds(), m.commitSeconds(), other};
             for (int i = 0; i < v.length; i++) {
                 cols[i] += v[i];
             }
