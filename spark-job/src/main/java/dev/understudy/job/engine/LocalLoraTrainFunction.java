@@ -46,10 +46,13 @@ public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tu
         return Trainer.mix(Trainer.mix(seed, round), clientId.hashCode());
     }
 
+    /**
+     * Trains this partition's sampled clients one at a time, as the returned iterator is consumed:
+     * a consumer that folds the results into a partial sum holds one update at a time, so an
+     * executor's memory does not grow with its number of clients.
+     */
     @Override
     public Iterator<ClientResult> call(Iterator<Tuple2<String, ClientData>> clients) {
-        List<ClientResult> out = new ArrayList<>();
-        DecoderModel base = null;
         int attempt = TaskContext.get() == null ? 0 : TaskContext.get().attemptNumber();
         // Train in client-id order, whatever order the shuffle delivered the partition in, so the
         // per-partition partial sums are reproducible.
@@ -61,19 +64,30 @@ public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tu
             }
         }
         mine.sort(java.util.Comparator.comparing(ClientData::clientId));
-        for (ClientData data : mine) {
-            FaultInjection.maybeFail(round, data.clientId(), attempt);
-            if (base == null) {
-                base = ExecutorModelCache.get(settings.modelUri(), settings.hadoop());
+        Iterator<ClientData> todo = mine.iterator();
+        return new Iterator<>() {
+            private DecoderModel base;
+
+            @Override
+            public boolean hasNext() {
+                return todo.hasNext();
             }
-            try {
-                out.add(train(base, data, attempt));
-            } catch (dev.understudy.ops.util.TrainingDivergedException e) {
-                // a diverged client is data for the server's failure policy, not a task failure
-                out.add(ClientResult.failed(data.clientId(), round, e.getMessage(), attempt));
+
+            @Override
+            public ClientResult next() {
+                ClientData data = todo.next();
+                FaultInjection.maybeFail(round, data.clientId(), attempt);
+                if (base == null) {
+                    base = ExecutorModelCache.get(settings.modelUri(), settings.hadoop());
+                }
+                try {
+                    return train(base, data, attempt);
+                } catch (dev.understudy.ops.util.TrainingDivergedException e) {
+                    // a diverged client is data for the server's failure policy, not a task failure
+                    return ClientResult.failed(data.clientId(), round, e.getMessage(), attempt);
+                }
             }
-        }
-        return out.iterator();
+        };
     }
 
     private ClientResult train(DecoderModel base, ClientData data, int attempt) {

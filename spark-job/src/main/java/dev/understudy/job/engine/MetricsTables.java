@@ -28,7 +28,8 @@ public final class MetricsTables {
         field("train_loss", DataTypes.DoubleType), field("eval_loss", DataTypes.DoubleType),
         field("eval_perplexity", DataTypes.DoubleType), field("eval_accuracy", DataTypes.DoubleType),
         field("bytes_up", DataTypes.LongType), field("bytes_down", DataTypes.LongType),
-        field("train_seconds", DataTypes.DoubleType), field("aggregate_seconds", DataTypes.DoubleType),
+        field("train_seconds", DataTypes.DoubleType), field("client_seconds", DataTypes.DoubleType),
+        field("train_critical_seconds", DataTypes.DoubleType), field("aggregate_seconds", DataTypes.DoubleType),
         field("server_seconds", DataTypes.DoubleType), field("eval_seconds", DataTypes.DoubleType),
         field("commit_seconds", DataTypes.DoubleType), field("round_seconds", DataTypes.DoubleType),
         field("skipped_rows", DataTypes.LongType), field("updated", DataTypes.BooleanType),
@@ -52,7 +53,7 @@ public final class MetricsTables {
         for (RoundEngine.RoundMetrics m : metrics) {
             rows.add(RowFactory.create(m.round(), m.sampled(), m.succeeded(), m.failed(), m.trainLoss(), m.evalLoss(),
                     m.evalPerplexity(), m.evalAccuracy(), m.bytesUp(), m.bytesDown(), m.trainSeconds(),
-                    m.aggregateSeconds(), m.serverSeconds(), m.evalSeconds(), m.commitSeconds(), m.roundSeconds(),
+                    m.clientSeconds(), m.trainCriticalSeconds(), m.aggregateSeconds(), m.serverSeconds(), m.evalSeconds(), m.commitSeconds(), m.roundSeconds(),
                     m.skippedRows(), m.updated(), scala.jdk.javaapi.CollectionConverters.asScala(m.methodMetrics())));
         }
         write(sc, "metrics summary", rows, ROUNDS, store.base() + "/metrics.parquet");

@@ -95,11 +95,16 @@ public final class RoundEngine {
      * NaN unless the data are classification rows. Times are wall seconds on the driver: local
      * training (the Spark stage, including the task-side serialisation of the updates), aggregation
      * (merging the partial sums and the strategy step), the method's server step, evaluation and
-     * commit.
+     * commit. {@code clientSeconds} is the clients' local training time summed over clients (the
+     * trainer's own clock, without model loading, adapter set-up or serialisation), and
+     * {@code trainCriticalSeconds} its critical path: the round's partitions' client seconds
+     * scheduled in partition order on the cluster's task slots ({@link #criticalPath}), the least
+     * wall time the training stage could take; {@code trainSeconds − trainCriticalSeconds} is the
+     * engine's share of the stage.
      */
     public record RoundMetrics(int round, int sampled, int succeeded, int failed, double trainLoss, double evalLoss,
             double evalPerplexity, double evalAccuracy, long bytesUp, long bytesDown, double trainSeconds,
-            double aggregateSeconds, double serverSeconds, double evalSeconds, double commitSeconds, double roundSeconds,
+            double clientSeconds, double trainCriticalSeconds, double aggregateSeconds, double serverSeconds, double evalSeconds, double commitSeconds, double roundSeconds,
             long skippedRows, boolean updated, Map<String, Double> methodMetrics) implements Serializable {}
 
     /** Outcome of {@link #run}: the final global adapter and the metrics of every round of the run (also earlier runs' on resume). */
@@ -300,6 +305,7 @@ public final class RoundEngine {
         JavaRDD<ClientResult> results = clients.mapPartitions(
                 new LocalLoraTrainFunction(round, bcast, layout, sampledSet, settings));
         List<ClientFailure> failures = new ArrayList<>();
+        double[] partitionSeconds = new double[clients.getNumPartitions()]; // clients' training seconds per partition
         long bytesUp;
         double lossSum = 0;
         long lossWeight = 0;
@@ -322,9 +328,14 @@ public final class RoundEngine {
             }).persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
             partials.count();
             t1 = System.nanoTime();
+            sc.setJobGroup("understudy-round-" + round, "round " + round + ": partial sums (" + partitionSeconds.length
+                    + " partitions)", false);
             RoundAccumulator acc = RoundAccumulator.empty(n);
-            for (java.util.Iterator<RoundAccumulator> it = partials.toLocalIterator(); it.hasNext(); ) {
-                RoundAccumulator.merge(acc, it.next());
+            int p = 0;
+            for (java.util.Iterator<RoundAccumulator> it = partials.toLocalIterator(); it.hasNext(); p++) {
+                RoundAccumulator part = it.next();
+                partitionSeconds[p] = part.trainSeconds;
+                RoundAccumulator.merge(acc, part);
             }
             partials.unpersist(false);
             bytesUp = acc.bytesUp;
@@ -336,8 +347,17 @@ public final class RoundEngine {
                     ? Optional.empty()
                     : strategy.applyMean(round, global, acc.mean, failures.size());
         } else {
-            List<ClientResult> all = new ArrayList<>(results.collect());
+            // per partition (the same job and bytes as a collect), for the critical path
+            List<ClientResult>[] parts = results.collectPartitions(
+                    java.util.stream.IntStream.range(0, partitionSeconds.length).toArray());
             t1 = System.nanoTime();
+            List<ClientResult> all = new ArrayList<>();
+            for (int p = 0; p < parts.length; p++) {
+                for (ClientResult r : parts[p]) {
+                    partitionSeconds[p] += r.trainSeconds();
+                }
+                all.addAll(parts[p]);
+            }
             all.sort(java.util.Comparator.comparing(ClientResult::clientId)); // order-independent of task timing
             List<ClientUpdate> updates = new ArrayList<>();
             bytesUp = 0;
@@ -380,14 +400,41 @@ public final class RoundEngine {
         long t4 = System.nanoTime();
         RoundMetrics rm = new RoundMetrics(round, sampled.size(), succeeded, failures.size(),
                 lossWeight == 0 ? Double.NaN : lossSum / lossWeight, eval.loss(), Math.exp(eval.loss()), eval.accuracy(),
-                bytesUp, 4L * global.length * sampled.size(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9,
+                bytesUp, 4L * global.length * sampled.size(), (t1 - t0) / 1e9,
+                java.util.Arrays.stream(partitionSeconds).sum(), criticalPath(partitionSeconds, taskSlots()), (t2 - t1) / 1e9,
+                (t3 - t2) / 1e9,
                 (t4 - t3) / 1e9, 0, 0, skippedRows, updated.isPresent(), methodMetrics);
         double commitSeconds = commit(round, nextGlobal, layout, rm, failures, eval.perClient());
         double total = (System.nanoTime() - t0) / 1e9;
         return new RoundMetrics(rm.round(), rm.sampled(), rm.succeeded(), rm.failed(), rm.trainLoss(), rm.evalLoss(),
                 rm.evalPerplexity(), rm.evalAccuracy(), rm.bytesUp(), rm.bytesDown(), rm.trainSeconds(),
-                rm.aggregateSeconds(), rm.serverSeconds(), rm.evalSeconds(), commitSeconds, total, rm.skippedRows(),
+                rm.clientSeconds(), rm.trainCriticalSeconds(), rm.aggregateSeconds(), rm.serverSeconds(), rm.evalSeconds(), commitSeconds, total, rm.skippedRows(),
                 rm.updated(), rm.methodMetrics());
+    }
+
+    /** Tasks the cluster runs at once: default parallelism (total executor cores) / {@code spark.task.cpus}. */
+    private int taskSlots() {
+        return Math.max(1, sc.defaultParallelism() / Math.max(1, sc.getConf().getInt("spark.task.cpus", 1)));
+    }
+
+    /**
+     * Least wall time of a stage whose task {@code p} runs {@code taskSeconds[p]}: tasks started in
+     * partition order, each on the slot that frees first (Spark's FIFO task set), on {@code slots}
+     * slots. With no more tasks than slots it is the longest task; on one slot, their sum.
+     */
+    public static double criticalPath(double[] taskSeconds, int slots) {
+        checkArgument(slots >= 1, "a stage needs at least one task slot, got %s", slots);
+        java.util.PriorityQueue<Double> free = new java.util.PriorityQueue<>();
+        for (int i = 0; i < Math.min(slots, taskSeconds.length); i++) {
+            free.add(0.0);
+        }
+        double end = 0;
+        for (double t : taskSeconds) {
+            double done = free.poll() + t;
+            end = Math.max(end, done);
+            free.add(done);
+        }
+        return end;
     }
 
     private boolean tooManyFailures(int failed, int sampled) {
@@ -503,11 +550,12 @@ public final class RoundEngine {
 
     /** treeAggregate state of a linear round: the weighted mean plus byte, loss and failure tallies. */
     static final class RoundAccumulator implements Serializable {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
         WeightedMean mean;
         long bytesUp;
         double lossSum;
         long lossWeight;
+        double trainSeconds; // the clients' local training seconds
         List<String[]> failures = new ArrayList<>(); // (client, reason)
 
         static RoundAccumulator empty(int size) {
@@ -525,6 +573,7 @@ public final class RoundEngine {
             a.bytesUp += r.payloadBytes();
             a.lossSum += r.trainLoss() * r.numExamples();
             a.lossWeight += r.numExamples();
+            a.trainSeconds += r.trainSeconds();
             return a;
         }
 
@@ -533,6 +582,7 @@ public final class RoundEngine {
             a.bytesUp += b.bytesUp;
             a.lossSum += b.lossSum;
             a.lossWeight += b.lossWeight;
+            a.trainSeconds += b.trainSeconds;
             a.failures.addAll(b.failures);
             return a;
         }

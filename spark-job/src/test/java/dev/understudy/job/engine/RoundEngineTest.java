@@ -103,6 +103,11 @@ class RoundEngineTest extends SparkTestBase {
         RoundEngine.Result r = run(out, 3, 0, "fedavg");
         assertThat(r.rounds()).hasSize(3);
         assertThat(r.rounds()).allSatisfy(m -> assertThat(m.succeeded()).isEqualTo(6));
+        // the clients' training time lies inside the training stage: critical path ≤ stage wall, ≤ summed client time
+        assertThat(r.rounds()).allSatisfy(m -> {
+            assertThat(m.trainCriticalSeconds()).isPositive().isLessThanOrEqualTo(m.trainSeconds());
+            assertThat(m.trainCriticalSeconds()).isLessThanOrEqualTo(m.clientSeconds());
+        });
         double first = r.rounds().get(0).evalLoss();
         double last = r.rounds().get(2).evalLoss();
         assertThat(last).isLessThan(first);
@@ -221,6 +226,18 @@ class RoundEngineTest extends SparkTestBase {
         assertThat(resumed.finalAdapter()).isEqualTo(r.finalAdapter());
         assertThat(resumed.rounds()).extracting(RoundEngine.RoundMetrics::round).containsExactly(1, 2, 3, 4);
         assertThat(out.resolve("method/finished.txt")).hasContent("4.0");
+    }
+
+    @Test
+    void criticalPathSchedulesTasksInPartitionOrderOnTheFirstFreeSlot() {
+        // 2 slots: 3 | 1, then 2 joins the slot free at 1 → ends at 3; max(3, 3) = 3
+        assertThat(RoundEngine.criticalPath(new double[] {3, 1, 2}, 2)).isEqualTo(3.0);
+        // 2 slots: 1 | 1, 1 → slot A (2), 1 → slot B (2), 4 → slot A (6)
+        assertThat(RoundEngine.criticalPath(new double[] {1, 1, 1, 1, 4}, 2)).isEqualTo(6.0);
+        // no more tasks than slots: the longest task; one slot: the sum
+        assertThat(RoundEngine.criticalPath(new double[] {2.5, 4, 1}, 8)).isEqualTo(4.0);
+        assertThat(RoundEngine.criticalPath(new double[] {2.5, 4, 1}, 1)).isEqualTo(7.5);
+        assertThat(RoundEngine.criticalPath(new double[0], 2)).isEqualTo(0.0);
     }
 
     @Test
