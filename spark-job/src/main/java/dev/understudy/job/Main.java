@@ -26,6 +26,7 @@ public final class Main {
               resume    continue the run in output.dir from its last committed round
               config    print the resolved configuration (defaults < --conf files < --set) and exit
               reference print the configuration reference (Markdown) and exit
+              pretrain  pretrain a model family from scratch (understudy pretrain --help)
 
             options:
               --conf FILE        YAML configuration, applied after conf/defaults.yaml (repeatable)
@@ -54,6 +55,10 @@ public final class Main {
             return args.length == 0 ? 2 : 0;
         }
         String command = args[0];
+        if (command.equals("pretrain")) {
+            return dev.understudy.job.pretrain.PretrainCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length),
+                    System.out);
+        }
         List<Path> confs = new ArrayList<>();
         List<String> sets = new ArrayList<>();
         Path defaults = Files.exists(Path.of("conf/defaults.yaml")) ? Path.of("conf/defaults.yaml") : null;

@@ -98,6 +98,38 @@ final class ConfigSchema {
 
     private static final Map<String, Key> BY_PATH = byPath();
 
+    /** This schema as the {@link KeyTable} the binder works from. */
+    static final KeyTable TABLE = new KeyTable() {
+        @Override
+        public boolean isLeaf(String path) {
+            return ConfigSchema.isLeaf(path);
+        }
+
+        @Override
+        public boolean isSection(String path) {
+            return ConfigSchema.isSection(path);
+        }
+
+        @Override
+        public List<String> children(String section) {
+            return ConfigSchema.children(section);
+        }
+
+        @Override
+        public List<String> leafPaths() {
+            return KEYS.stream().map(Key::path).toList();
+        }
+
+        @Override
+        public Object defaultValue(String path) {
+            Key key = key(path);
+            if (key == null) {
+                throw new IllegalStateException("Record component " + path + " is missing from ConfigSchema.KEYS");
+            }
+            return key.defaultValue();
+        }
+    };
+
     static Key key(String path) {
         return BY_PATH.get(path);
     }
