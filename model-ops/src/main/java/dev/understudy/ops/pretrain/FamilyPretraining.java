@@ -177,12 +177,14 @@ public final class FamilyPretraining {
         List<Example> train = data.trainBlocks(seqLen);
         List<Example> periodic = s.evalEvery() > 0 ? data.heldoutBlocks(seqLen, s.evalTokens(), spec.seed()) : List.of();
         List<Example> finalEval = data.heldoutBlocks(seqLen, s.finalEvalTokens(), spec.seed());
-        try (Pretrainer p = Pretrainer.create(config, s, seqLen, lr, spec.seed(), checkpoint, runKey, options.resume(),
-                manager)) {
+        double embeddingLr = m.embeddingLr(s);
+        try (Pretrainer p = Pretrainer.create(config, s, seqLen, lr, embeddingLr, spec.seed(), checkpoint, runKey,
+                options.resume(), manager)) {
             out.printf(Locale.ROOT, "%s: %s parameters (%s embedding), d=%d layers=%d heads=%d/%d ffn=%d, %d steps x %,d"
-                            + " tokens (seq %d), lr %.3g%s%n", m.name(), human(m.parameterCount(vocab)),
+                            + " tokens (seq %d), lr %.3g%s%s%n", m.name(), human(m.parameterCount(vocab)),
                     human(m.embeddingParameters(vocab)), m.hiddenSize(), m.numLayers(), m.numHeads(), m.numKvHeads(),
                     m.intermediateSize(), p.totalSteps(), s.tokensPerStep(seqLen), seqLen, lr,
+                    embeddingLr != lr ? String.format(Locale.ROOT, " (embedding %.3g)", embeddingLr) : "",
                     p.step() > 0 ? ", resuming at step " + p.step() : "");
             ProgressBar bar = new ProgressBar(out, options.interactive(), "  " + m.name(), p.step(), p.totalSteps());
             Pretrainer.Result r = p.run(train, periodic, finalEval, new Pretrainer.Listener() {

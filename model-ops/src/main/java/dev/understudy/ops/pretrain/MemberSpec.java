@@ -18,6 +18,10 @@ import java.util.regex.Pattern;
  * @param tieWordEmbeddings whether the LM head reuses the embedding matrix
  * @param seqLen block length for this member, or 0 to use the family's {@link PretrainSettings#seqLen()}
  * @param lr peak learning rate for this member, or 0 to use the family's {@link PretrainSettings#lr()}
+ * @param embeddingLr peak learning rate of the token embedding (and tied head), or 0 for {@code lr}. Wider
+ *     members need a lower rate for their hidden weights, while the embedding, which learns the token
+ *     statistics that dominate the early loss, does not (as in muP, Yang et al. 2022, arXiv:2203.03466);
+ *     a separate rate lets it keep the pace of the smaller members
  */
 public record MemberSpec(
         String name,
@@ -28,7 +32,8 @@ public record MemberSpec(
         int intermediateSize,
         boolean tieWordEmbeddings,
         int seqLen,
-        double lr) {
+        double lr,
+        double embeddingLr) {
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]*");
 
     public MemberSpec {
@@ -48,11 +53,13 @@ public record MemberSpec(
                 + " or a length ≥ 2", p, seqLen);
         checkArgument(lr >= 0 && Double.isFinite(lr), "Cannot set %slr to %s: use 0 (the family's training.lr) or a"
                 + " positive rate", p, lr);
+        checkArgument(embeddingLr >= 0 && Double.isFinite(embeddingLr), "Cannot set %sembedding_lr to %s: use 0 (the"
+                + " member's lr) or a positive rate", p, embeddingLr);
     }
 
     /** A member with the family's sequence length and learning rate and tied embeddings. */
     public static MemberSpec of(String name, int hidden, int layers, int heads, int kvHeads, int intermediate) {
-        return new MemberSpec(name, hidden, layers, heads, kvHeads, intermediate, true, 0, 0);
+        return new MemberSpec(name, hidden, layers, heads, kvHeads, intermediate, true, 0, 0, 0);
     }
 
     /** The block length this member trains on. */
@@ -63,6 +70,11 @@ public record MemberSpec(
     /** The peak learning rate of this member. */
     public double lr(PretrainSettings s) {
         return lr > 0 ? lr : s.lr();
+    }
+
+    /** The peak learning rate of the token embedding (and tied head) of this member. */
+    public double embeddingLr(PretrainSettings s) {
+        return embeddingLr > 0 ? embeddingLr : lr(s);
     }
 
     /** The Hugging Face config of this member (special ids are filled in from the tokenizer later). */

@@ -25,7 +25,7 @@ import java.util.List;
  * and checkpoints from which {@link #create} with {@code resume} continues bit for bit.
  *
  * <pre>
- * try (Pretrainer p = Pretrainer.create(config, settings, seqLen, lr, seed, ckptFile, runKey, false, manager)) {
+ * try (Pretrainer p = Pretrainer.create(config, settings, seqLen, lr, lr, seed, ckptFile, runKey, false, manager)) {
  *     Pretrainer.Result r = p.run(data.trainBlocks(seqLen), periodicEval, finalEval, listener);
  *     HfModels.save(p.model(), sink);
  * }
@@ -108,14 +108,16 @@ public final class Pretrainer implements AutoCloseable {
      * @param config the architecture; {@code maxPositions} must cover {@code seqLen}
      * @param seqLen block length (sets the number of steps that spend the token budget)
      * @param lr peak learning rate
+     * @param embeddingLr peak learning rate of the token embedding (and the tied head)
      * @param seed initialisation and data-order seed
      * @param checkpoint checkpoint file to write every {@code settings.checkpointEvery()} steps, or null
      * @param runKey identifies what is being trained; a checkpoint with another key is refused
      * @param resume continue from {@code checkpoint} when it exists (else start fresh)
      * @throws ModelFormatException when resuming from an unreadable checkpoint or one of another run
      */
-    public static Pretrainer create(ModelConfig config, PretrainSettings settings, int seqLen, double lr, long seed,
-            Path checkpoint, String runKey, boolean resume, NDManager parent) throws IOException {
+    public static Pretrainer create(ModelConfig config, PretrainSettings settings, int seqLen, double lr,
+            double embeddingLr, long seed, Path checkpoint, String runKey, boolean resume, NDManager parent)
+            throws IOException {
         checkArgument(config.maxPositions() >= seqLen, "max_position_embeddings=%s is shorter than seq_len=%s",
                 config.maxPositions(), seqLen);
         long totalSteps = settings.steps(seqLen);
@@ -136,6 +138,15 @@ public final class Pretrainer implements AutoCloseable {
             int padId = Math.max(0, config.padTokenId());
             TrainConfig tc = settings.trainConfig(lr, totalSteps, Trainer.mix(seed, DATA_SALT));
             trainer = new Trainer(model, null, tc, padId, parent);
+            if (embeddingLr != lr) {
+                // The trainer's AdamW holds model.parameters() in map order.
+                double[] scales = new double[model.parameters().size()];
+                int i = 0;
+                for (var p : model.parameters().values()) {
+                    scales[i++] = p == model.embeddingMatrix() ? embeddingLr / lr : 1.0;
+                }
+                trainer.optimizer().setLrScales(scales);
+            }
             if (loaded == null) {
                 return new Pretrainer(model, trainer, tc.schedule(), settings, seqLen, totalSteps, checkpoint, runKey, 0, 0, 0);
             }

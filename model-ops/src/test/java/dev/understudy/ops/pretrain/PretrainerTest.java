@@ -55,7 +55,7 @@ class PretrainerTest {
         List<Example> heldout = data.heldoutBlocks(seq, 0, 1);
         List<Double> losses = new ArrayList<>();
         NDLeakCheck.assertNoLeak(root, () -> {
-            try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), 1, null, "k", false, root)) {
+            try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), s.lr(), 1, null, "k", false, root)) {
                 assertThat(p.totalSteps()).isEqualTo(40);
                 double initial = p.evaluate(heldout, 0).perplexity();
                 Pretrainer.Result r = p.run(data.trainBlocks(seq), List.of(), heldout, new Pretrainer.Listener() {
@@ -95,7 +95,7 @@ class PretrainerTest {
         Map<String, HostTensor> straight;
         List<HostTensor> straightMoments;
         Pretrainer.Result a;
-        try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), 9, tmp.resolve("a.safetensors"), "run", false,
+        try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), 2 * s.lr(), 9, tmp.resolve("a.safetensors"), "run", false,
                 root)) {
             a = p.run(train, periodic, heldout, null);
             straight = p.model().exportTensors();
@@ -104,7 +104,7 @@ class PretrainerTest {
 
         // B: crash right after the checkpoint at step N ...
         Path ckpt = tmp.resolve("b.safetensors");
-        try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), 9, ckpt, "run", true, root)) {
+        try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), 2 * s.lr(), 9, ckpt, "run", true, root)) {
             assertThat(p.step()).isZero(); // resume without a checkpoint starts fresh
             assertThatThrownBy(() -> p.run(train, periodic, heldout, new Pretrainer.Listener() {
                 @Override
@@ -115,7 +115,7 @@ class PretrainerTest {
         }
         // ... and resume for the remaining N.
         Pretrainer.Result b;
-        try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), 9, ckpt, "run", true, root)) {
+        try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), 2 * s.lr(), 9, ckpt, "run", true, root)) {
             assertThat(p.step()).isEqualTo(n);
             b = p.run(train, periodic, heldout, null);
             Map<String, HostTensor> resumed = p.model().exportTensors();
@@ -142,17 +142,17 @@ class PretrainerTest {
         int seq = 16;
         PretrainSettings s = PretrainSettings.of(2L * 4 * seq, 4, seq, 5e-3).withCheckpointEvery(1);
         Path ckpt = tmp.resolve("c.safetensors");
-        try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), 1, ckpt, "config-A", false, root)) {
+        try (Pretrainer p = Pretrainer.create(config(seq), s, seq, s.lr(), s.lr(), 1, ckpt, "config-A", false, root)) {
             p.run(data.trainBlocks(seq), List.of(), data.heldoutBlocks(seq, 64, 1), null);
         }
         assertThat(Files.exists(ckpt)).isTrue();
-        assertThatThrownBy(() -> Pretrainer.create(config(seq), s, seq, s.lr(), 1, ckpt, "config-B", true, root))
+        assertThatThrownBy(() -> Pretrainer.create(config(seq), s, seq, s.lr(), s.lr(), 1, ckpt, "config-B", true, root))
                 .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining(ckpt.toString())
                 .hasMessageContaining("different run")
                 .hasMessageContaining("without --resume");
         Files.writeString(ckpt, "not a checkpoint");
-        assertThatThrownBy(() -> Pretrainer.create(config(seq), s, seq, s.lr(), 1, ckpt, "config-A", true, root))
+        assertThatThrownBy(() -> Pretrainer.create(config(seq), s, seq, s.lr(), s.lr(), 1, ckpt, "config-A", true, root))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining(ckpt.toString());
     }

@@ -172,7 +172,7 @@ final class ConfigSchema {
         return root;
     }
 
-    private static Key key(String path, Object defaultValue, String description) {
+    static Key key(String path, Object defaultValue, String description) {
         return new Key(path, defaultValue, false, description);
     }
 
@@ -180,7 +180,7 @@ final class ConfigSchema {
         return new Key(path, null, true, description);
     }
 
-    private static Map<String, String> sections(String... kv) {
+    static Map<String, String> sections(String... kv) {
         Map<String, String> m = new LinkedHashMap<>();
         for (int i = 0; i < kv.length; i += 2) {
             m.put(kv[i], kv[i + 1]);

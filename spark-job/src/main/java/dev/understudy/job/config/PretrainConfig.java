@@ -85,10 +85,10 @@ public record PretrainConfig(String name, Corpus corpus, TokenizerSettings token
 
     /** One {@code members.<name>} section; see {@link MemberSpec} for the meaning of each key. */
     public record Member(int hiddenSize, int numLayers, int numHeads, int numKvHeads, int intermediateSize,
-            boolean tieWordEmbeddings, int seqLen, double lr) {
+            boolean tieWordEmbeddings, int seqLen, double lr, double embeddingLr) {
         MemberSpec toSpec(String name) {
             return new MemberSpec(name, hiddenSize, numLayers, numHeads, numKvHeads, intermediateSize, tieWordEmbeddings,
-                    seqLen, lr);
+                    seqLen, lr, embeddingLr);
         }
     }
 

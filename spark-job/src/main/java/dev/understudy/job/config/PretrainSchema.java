@@ -15,7 +15,7 @@ import java.util.Set;
 final class PretrainSchema {
     private PretrainSchema() {}
 
-    static final Map<String, String> SECTIONS = sections(
+    static final Map<String, String> SECTIONS = ConfigSchema.sections(
             "corpus", "The documents to pretrain on.",
             "tokenizer", "The byte-level BPE tokenizer every member shares, trained on the training documents.",
             "training", "Training settings shared by every member (same token budget for all).",
@@ -71,6 +71,9 @@ final class PretrainSchema {
             key("members.*.tie_word_embeddings", true, "Whether the LM head reuses the embedding matrix."),
             key("members.*.seq_len", 0, "Block length of this member; 0 = training.seq_len."),
             key("members.*.lr", 0.0, "Peak learning rate of this member; 0 = training.lr."),
+            key("members.*.embedding_lr", 0.0, "Peak learning rate of this member's token embedding (tied head);"
+                    + " 0 = the member's lr. Wide members train their hidden weights at a lower lr but can keep the"
+                    + " embedding at the small members' rate (muP-style)."),
             key("output.dir", null, "Directory the family is written to (local). Required unless --out is given."),
             key("seed", 42L, "Root of all randomness: held-out split, initialisation, data order."));
 
@@ -133,15 +136,7 @@ final class PretrainSchema {
     };
 
     private static ConfigSchema.Key key(String path, Object defaultValue, String description) {
-        return new ConfigSchema.Key(path, defaultValue, false, description);
-    }
-
-    private static Map<String, String> sections(String... kv) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put(kv[i], kv[i + 1]);
-        }
-        return m;
+        return ConfigSchema.key(path, defaultValue, description);
     }
 
     private static Map<String, ConfigSchema.Key> byPath() {

@@ -71,6 +71,10 @@ public final class PretrainCommand {
                 default -> throw new IllegalArgumentException("unknown option '" + args[i] + "' for pretrain\n" + USAGE);
             }
         }
+        if (force && resume) {
+            throw new IllegalArgumentException("pretrain takes --force (retrain everything) or --resume (keep finished"
+                    + " work), not both");
+        }
         if (confs.isEmpty() && sets.isEmpty()) {
             throw new IllegalArgumentException("pretrain needs a configuration: --conf conf/pretrain/quickstart.yaml\n"
                     + USAGE);

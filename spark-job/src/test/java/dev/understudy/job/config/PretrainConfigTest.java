@@ -42,7 +42,7 @@ class PretrainConfigTest {
         assertThat(c.tokenizer().vocabSize()).isEqualTo(2048);
         assertThat(c.training().tokenBudget()).isEqualTo(1_000_000);
         assertThat(c.training().beta2()).isEqualTo(0.95);
-        assertThat(c.members().get("m")).isEqualTo(new PretrainConfig.Member(16, 1, 2, 1, 32, true, 0, 0.0));
+        assertThat(c.members().get("m")).isEqualTo(new PretrainConfig.Member(16, 1, 2, 1, 32, true, 0, 0.0, 0.0));
         assertThat(c.output().dir()).isNull();
         assertThat(c.corpus().txtDocuments()).isEqualTo(PretrainConfig.TxtDocuments.FILE);
     }

@@ -142,6 +142,8 @@ class PretrainCommandTest extends SparkTestBase {
                 "--out", "hdfs://nn/fam")))
                 .hasMessageContaining("output.dir must be a local directory");
         assertThatThrownBy(() -> run(List.of())).hasMessageContaining("pretrain needs a configuration");
+        assertThatThrownBy(() -> run(List.of("--conf", "../conf/pretrain/quickstart.yaml", "--force", "--resume")))
+                .hasMessageContaining("not both");
     }
 
     static String run(List<String> args) throws Exception {
