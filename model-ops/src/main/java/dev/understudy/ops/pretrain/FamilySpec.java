@@ -68,11 +68,6 @@ public record FamilySpec(
         return members.stream().mapToInt(m -> m.seqLen(training)).max().orElseThrow();
     }
 
-    /** A copy with other training settings. */
-    public FamilySpec withTraining(PretrainSettings t) {
-        return new FamilySpec(name, vocabSize, minFrequency, tokenizerMaxChars, heldoutFraction, t, members, seed);
-    }
-
     /** Canonical JSON of the spec (record components in declaration order). */
     public String canonicalJson() {
         return GSON.toJson(this);

@@ -148,13 +148,14 @@ public final class Pretrainer implements AutoCloseable {
                 trainer.optimizer().setLrScales(scales);
             }
             if (loaded == null) {
-                return new Pretrainer(model, trainer, tc.schedule(), settings, seqLen, totalSteps, checkpoint, runKey, 0, 0, 0);
+                return new Pretrainer(model, trainer, tc.schedule(), settings, seqLen, totalSteps, checkpoint, runKey, 0,
+                        0, 0);
             }
             PretrainCheckpoint.State s = loaded.state();
             trainer.optimizer().importState(loaded.optimizer(), s.adamSteps());
             trainer.resumeAt(s.step(), s.epoch(), s.cursor());
-            return new Pretrainer(model, trainer, tc.schedule(), settings, seqLen, totalSteps, checkpoint, runKey, s.step(), s.tokens(),
-                    s.trainSeconds());
+            return new Pretrainer(model, trainer, tc.schedule(), settings, seqLen, totalSteps, checkpoint, runKey,
+                    s.step(), s.tokens(), s.trainSeconds());
         } catch (RuntimeException | Error e) {
             if (trainer != null) {
                 trainer.close();
