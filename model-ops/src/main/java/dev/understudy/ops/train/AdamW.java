@@ -31,6 +31,7 @@ public final class AdamW implements AutoCloseable {
     private final List<NDArray> params;
     private final List<NDArray> m = new ArrayList<>();
     private final List<NDArray> v = new ArrayList<>();
+    private double[] lrScales; // per-parameter learning-rate multipliers, or null for all 1
     private long t;
 
     /** Creates moments (zeros) for {@code params}, in that order. */
@@ -49,6 +50,22 @@ public final class AdamW implements AutoCloseable {
             m.add(manager.zeros(p.getShape(), p.getDataType(), p.getDevice()));
             v.add(manager.zeros(p.getShape(), p.getDataType(), p.getDevice()));
         }
+    }
+
+    /**
+     * Sets a learning-rate multiplier per parameter (in constructor order), as optimiser parameter
+     * groups do: parameter {@code i} is updated (and decayed) with {@code lr * scales[i]}. Null
+     * restores one rate for all.
+     */
+    public void setLrScales(double[] scales) {
+        checkArgument(scales == null || scales.length == params.size(), "%s learning-rate scales for %s parameters",
+                scales == null ? 0 : scales.length, params.size());
+        if (scales != null) {
+            for (double x : scales) {
+                checkArgument(x > 0 && Double.isFinite(x), "learning-rate scale %s must be positive", x);
+            }
+        }
+        this.lrScales = scales == null ? null : scales.clone();
     }
 
     /** Number of updates applied so far (the {@code t} of the bias corrections). */
@@ -71,9 +88,11 @@ public final class AdamW implements AutoCloseable {
             double sqrtBc2 = Math.sqrt(bc2);
             for (int i = 0; i < params.size(); i++) {
                 NDArray p = params.get(i);
+                double plr = lrScales == null ? lr : lr * lrScales[i];
+                double pStepSize = lrScales == null ? stepSize : plr / bc1;
                 try (NDArray g = p.getGradient()) {
                     if (weightDecay != 0) {
-                        Ops.muli(p, 1 - lr * weightDecay);
+                        Ops.muli(p, 1 - plr * weightDecay);
                     }
                     NDArray mi = m.get(i);
                     NDArray vi = v.get(i);
@@ -91,7 +110,7 @@ public final class AdamW implements AutoCloseable {
                         Ops.divi(denom, sqrtBc2);
                         Ops.addi(denom, eps);
                         try (NDArray upd = mi.div(denom)) {
-                            Ops.muli(upd, stepSize);
+                            Ops.muli(upd, pStepSize);
                             p.subi(upd);
                         }
                     }

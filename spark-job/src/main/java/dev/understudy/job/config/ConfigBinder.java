@@ -28,39 +28,45 @@ final class ConfigBinder {
 
     // ---- unknown keys ----
 
-    /** Rejects keys the schema does not know, outside the opaque maps. */
+    /** Rejects keys the job schema does not know, outside the opaque maps. */
     static void checkKeys(ConfigTree tree) {
-        checkSection(tree, "", tree.root);
+        checkKeys(tree, ConfigSchema.TABLE);
     }
 
-    private static void checkSection(ConfigTree tree, String section, Map<String, Object> map) {
+    /** Rejects keys {@code table} does not know, outside the opaque maps. */
+    static void checkKeys(ConfigTree tree, KeyTable table) {
+        checkSection(tree, table, "", tree.root);
+    }
+
+    private static void checkSection(ConfigTree tree, KeyTable table, String section, Map<String, Object> map) {
         for (Map.Entry<String, Object> e : map.entrySet()) {
             String path = section.isEmpty() ? e.getKey() : section + "." + e.getKey();
-            if (ConfigSchema.isLeaf(path)) {
+            if (table.isLeaf(path)) {
                 continue;
             }
-            if (!ConfigSchema.isSection(path)) {
-                throw unknownKey(tree, section, e.getKey(), path);
+            if (!table.isSection(path)) {
+                throw unknownKey(tree, table, section, e.getKey(), path);
             }
             if (e.getValue() instanceof Map<?, ?> sub) {
-                checkSection(tree, path, ConfigTree.cast(sub));
+                checkSection(tree, table, path, ConfigTree.cast(sub));
             } else if (e.getValue() != null) {
                 throw Values.typeError(path, e.getValue(), tree.origin(path), "a section (a map of keys)");
             }
         }
     }
 
-    private static ConfigException unknownKey(ConfigTree tree, String section, String name, String path) {
-        List<String> siblings = ConfigSchema.children(section);
+    private static ConfigException unknownKey(ConfigTree tree, KeyTable table, String section, String name,
+            String path) {
+        List<String> siblings = table.children(section);
         String prefix = section.isEmpty() ? "" : section + ".";
         String best = Suggestions.nearest(name, siblings);
         String suggestion = prefix + best;
         // A key of the same name in another section beats a distant sibling (top-level "lr" → client.lr).
         if (Suggestions.score(name, best) > 2) {
-            for (ConfigSchema.Key k : ConfigSchema.KEYS) {
-                String leaf = k.path().substring(k.path().lastIndexOf('.') + 1);
+            for (String k : table.leafPaths()) {
+                String leaf = k.substring(k.lastIndexOf('.') + 1);
                 if (Suggestions.score(name, leaf) == 0) {
-                    suggestion = k.path();
+                    suggestion = k;
                     break;
                 }
             }
@@ -74,15 +80,16 @@ final class ConfigBinder {
 
     static JobConfig bind(ConfigTree tree) {
         resolveExclusive(tree, "client.local_steps", "client.local_epochs");
-        DataConfig data = bindRecord(tree, DataConfig.class, "data");
-        ModelConfig model = bindRecord(tree, ModelConfig.class, "model");
-        ClientConfig client = bindRecord(tree, ClientConfig.class, "client");
-        ServerConfig server = bindRecord(tree, ServerConfig.class, "server");
-        OutputConfig output = bindRecord(tree, OutputConfig.class, "output");
-        long seed = (Long) leaf(tree, "seed", long.class);
-        String method = (String) leaf(tree, "method", String.class);
+        KeyTable t = ConfigSchema.TABLE;
+        DataConfig data = bindRecord(tree, t, DataConfig.class, "data");
+        ModelConfig model = bindRecord(tree, t, ModelConfig.class, "model");
+        ClientConfig client = bindRecord(tree, t, ClientConfig.class, "client");
+        ServerConfig server = bindRecord(tree, t, ServerConfig.class, "server");
+        OutputConfig output = bindRecord(tree, t, OutputConfig.class, "output");
+        long seed = (Long) leaf(tree, t, "seed", long.class);
+        String method = (String) leaf(tree, t, "method", String.class);
         @SuppressWarnings("unchecked")
-        Map<String, Object> methodParams = (Map<String, Object>) leaf(tree, "method_params", Map.class);
+        Map<String, Object> methodParams = (Map<String, Object>) leaf(tree, t, "method_params", Map.class);
         PartitioningConfig partitioning = bindPartitioning(tree, data, seed);
         try {
             return new JobConfig(data, partitioning, model, client, server, output, seed, method, methodParams);
@@ -96,8 +103,8 @@ final class ConfigBinder {
      * the other becomes 0; within one layer the record reports the conflict.
      */
     private static void resolveExclusive(ConfigTree tree, String a, String b) {
-        Long va = lenientLong(raw(tree, a));
-        Long vb = lenientLong(raw(tree, b));
+        Long va = lenientLong(raw(tree, ConfigSchema.TABLE, a));
+        Long vb = lenientLong(raw(tree, ConfigSchema.TABLE, b));
         if (va == null || vb == null || va <= 0 || vb <= 0) {
             return;
         }
@@ -118,7 +125,8 @@ final class ConfigBinder {
         }
     }
 
-    private static <R extends Record> R bindRecord(ConfigTree tree, Class<R> type, String prefix) {
+    /** Binds the section at {@code prefix} to record {@code type}; absent keys take their {@code table} default. */
+    static <R extends Record> R bindRecord(ConfigTree tree, KeyTable table, Class<R> type, String prefix) {
         RecordComponent[] components = type.getRecordComponents();
         Object[] args = new Object[components.length];
         Class<?>[] types = new Class<?>[components.length];
@@ -127,9 +135,9 @@ final class ConfigBinder {
             String path = prefix + "." + snake(c.getName());
             types[i] = c.getType();
             if (c.getType().isRecord()) {
-                args[i] = bindRecord(tree, c.getType().asSubclass(Record.class), path);
+                args[i] = bindRecord(tree, table, c.getType().asSubclass(Record.class), path);
             } else {
-                args[i] = convert(tree, path, c.getGenericType(), c.getType());
+                args[i] = convert(tree, table, path, c.getGenericType(), c.getType());
             }
         }
         try {
@@ -145,13 +153,14 @@ final class ConfigBinder {
         }
     }
 
-    private static Object leaf(ConfigTree tree, String path, Class<?> type) {
-        return convert(tree, path, type, type);
+    /** One leaf converted to {@code type}; absent keys take their {@code table} default. */
+    static Object leaf(ConfigTree tree, KeyTable table, String path, Class<?> type) {
+        return convert(tree, table, path, type, type);
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private static Object convert(ConfigTree tree, String path, Type generic, Class<?> type) {
-        Object v = raw(tree, path);
+    private static Object convert(ConfigTree tree, KeyTable table, String path, Type generic, Class<?> type) {
+        Object v = raw(tree, table, path);
         ConfigTree.Origin o = origin(tree, path);
         if (type == int.class) {
             return Values.toInt(path, v, o);
@@ -197,15 +206,11 @@ final class ConfigBinder {
         }
     }
 
-    private static Object raw(ConfigTree tree, String path) {
+    private static Object raw(ConfigTree tree, KeyTable table, String path) {
         if (tree.has(path)) {
             return tree.get(path);
         }
-        ConfigSchema.Key key = ConfigSchema.key(path);
-        if (key == null) {
-            throw new IllegalStateException("Record component " + path + " is missing from ConfigSchema.KEYS");
-        }
-        return key.defaultValue();
+        return table.defaultValue(path);
     }
 
     private static ConfigTree.Origin origin(ConfigTree tree, String path) {
@@ -216,7 +221,7 @@ final class ConfigBinder {
      * The record's message with the section prefix completed ({@code lora.rank} → {@code
      * model.lora.rank}, for records of other modules) and the origin of the key it names.
      */
-    private static ConfigException withOrigin(ConfigTree tree, IllegalArgumentException e, String prefix) {
+    static ConfigException withOrigin(ConfigTree tree, IllegalArgumentException e, String prefix) {
         String msg = String.valueOf(e.getMessage());
         int dot = prefix.lastIndexOf('.');
         if (dot >= 0) {

@@ -100,6 +100,38 @@ final class ConfigSchema {
 
     private static final Map<String, Key> BY_PATH = byPath();
 
+    /** This schema as the {@link KeyTable} the binder works from. */
+    static final KeyTable TABLE = new KeyTable() {
+        @Override
+        public boolean isLeaf(String path) {
+            return ConfigSchema.isLeaf(path);
+        }
+
+        @Override
+        public boolean isSection(String path) {
+            return ConfigSchema.isSection(path);
+        }
+
+        @Override
+        public List<String> children(String section) {
+            return ConfigSchema.children(section);
+        }
+
+        @Override
+        public List<String> leafPaths() {
+            return KEYS.stream().map(Key::path).toList();
+        }
+
+        @Override
+        public Object defaultValue(String path) {
+            Key key = key(path);
+            if (key == null) {
+                throw new IllegalStateException("Record component " + path + " is missing from ConfigSchema.KEYS");
+            }
+            return key.defaultValue();
+        }
+    };
+
     static Key key(String path) {
         return BY_PATH.get(path);
     }
@@ -142,7 +174,7 @@ final class ConfigSchema {
         return root;
     }
 
-    private static Key key(String path, Object defaultValue, String description) {
+    static Key key(String path, Object defaultValue, String description) {
         return new Key(path, defaultValue, false, description);
     }
 
@@ -150,7 +182,7 @@ final class ConfigSchema {
         return new Key(path, null, true, description);
     }
 
-    private static Map<String, String> sections(String... kv) {
+    static Map<String, String> sections(String... kv) {
         Map<String, String> m = new LinkedHashMap<>();
         for (int i = 0; i < kv.length; i += 2) {
             m.put(kv[i], kv[i + 1]);
