@@ -26,7 +26,8 @@ final class ConfigValues {
             SizeConfig.TYPE, Set.of("num_clients", "distribution", "exponent", "sigma", "min_size"),
             NaturalIdConfig.TYPE, Set.of("id_column"),
             GroupedNaturalIdConfig.TYPE, Set.of("id_column", "num_clients"),
-            InnerDirichletConfig.TYPE, Set.of("num_clients", "alpha", "size_weights"));
+            InnerDirichletConfig.TYPE, Set.of("num_clients", "alpha", "size_weights"),
+            GroupedDirichletConfig.TYPE, Set.of("group_column", "num_clients", "alpha", "min_size"));
 
     private final Map<String, ?> values;
 
@@ -55,6 +56,8 @@ final class ConfigValues {
                     v.requiredInt("num_clients", type), seed);
             case InnerDirichletConfig.TYPE -> new InnerDirichletConfig(v.requiredInt("num_clients", type),
                     v.optionalDouble("alpha", 0.5), v.doubles("size_weights"), seed);
+            case GroupedDirichletConfig.TYPE -> new GroupedDirichletConfig(v.requiredString("group_column", type),
+                    v.requiredInt("num_clients", type), v.optionalDouble("alpha", 0.5), v.optionalInt("min_size", 10), seed);
             default -> throw new IllegalStateException("unhandled type " + type);
         };
     }

@@ -47,6 +47,17 @@ public final class DirichletPartitioner implements Partitioner {
 
     @Override
     public PartitionPlan plan(StratumCounts counts) {
+        return Quotas.labelPlan(config, config.numClients(), counts, quotas(counts));
+    }
+
+    /**
+     * The quota phase without the plan: quotas[stratum][client], rows summing to the stratum counts,
+     * every client with at least {@code min_size} rows. {@link GroupedDirichletPartitioner} runs it on
+     * each group's label counts.
+     *
+     * @throws InfeasiblePartitioningException as {@link #plan}
+     */
+    long[][] quotas(StratumCounts counts) {
         int numClients = config.numClients();
         long rows = counts.total();
         Quotas.requireRowsForClients(numClients, rows);
@@ -64,7 +75,7 @@ public final class DirichletPartitioner implements Partitioner {
                 smallest = Math.min(smallest, size);
             }
             if (smallest >= config.minSize()) {
-                return Quotas.labelPlan(config, numClients, counts, quotas);
+                return quotas;
             }
             bestSmallest = Math.max(bestSmallest, smallest);
         }

@@ -18,8 +18,8 @@ import java.util.TreeMap;
 import java.util.function.IntBinaryOperator;
 
 /**
- * The output of a {@link Partitioner}: for every stratum (label value, or natural-id value), an
- * ordered list of (client, count) quotas that sum exactly to the stratum's row count.
+ * The output of a {@link Partitioner}: for every stratum (label value, natural-id value, or (group,
+ * label) key), an ordered list of (client, count) quotas that sum exactly to the stratum's row count.
  *
  * <p><b>Assignment rule.</b> A row's client is {@link #clientForRank(String, long)} of its stratum
  * and its rank, where the rank is its 0-based position within the stratum in {@link RowOrder} order
@@ -252,23 +252,34 @@ public final class PartitionPlan implements Serializable {
     }
 
     /**
-     * For label plans: rows per (client, label), read off the quotas. Natural-id plans do not know
-     * labels; build their histogram from the assigned rows ({@link LabelHistogram#fromAssignment}).
+     * For label and (group, label) plans: rows per (client, label), read off the quotas ((group,
+     * label) strata are summed per label). Natural-id plans do not know labels; build their histogram
+     * from the assigned rows ({@link LabelHistogram#fromAssignment}).
      */
     public LabelHistogram labelHistogram() {
-        if (stratification != Stratification.LABEL) {
+        if (stratification == Stratification.NATURAL_ID) {
             throw new IllegalStateException("a " + partitioner + " plan's strata are natural-id values, not labels;"
                     + " build the histogram from the assigned rows with LabelHistogram.fromAssignment");
         }
-        long[][] counts = new long[numClients][strata.length];
+        boolean grouped = stratification == Stratification.GROUP_LABEL;
+        TreeMap<String, Integer> labelIndex = new TreeMap<>(RowOrder.KEY_ORDER);
+        for (String st : strata) {
+            labelIndex.put(grouped ? Stratification.labelOf(st) : st, 0);
+        }
+        List<String> labels = List.copyOf(labelIndex.keySet());
+        for (int l = 0; l < labels.size(); l++) {
+            labelIndex.put(labels.get(l), l);
+        }
+        long[][] counts = new long[numClients][labels.size()];
         for (int s = 0; s < strata.length; s++) {
+            int l = labelIndex.get(grouped ? Stratification.labelOf(strata[s]) : strata[s]);
             long prev = 0;
             for (int k = 0; k < quotaClients[s].length; k++) {
-                counts[quotaClients[s][k]][s] = quotaEnds[s][k] - prev;
+                counts[quotaClients[s][k]][l] += quotaEnds[s][k] - prev;
                 prev = quotaEnds[s][k];
             }
         }
-        return new LabelHistogram(List.of(strata), counts);
+        return new LabelHistogram(labels, counts);
     }
 
     /**

@@ -12,7 +12,8 @@ package dev.understudy.partition;
  *
  * <p>Implementations: {@link IidPartitioner}, {@link DirichletPartitioner}, {@link
  * PathologicalPartitioner}, {@link SizePartitioner}, {@link InnerDirichletPartitioner} (label
- * strata), {@link NaturalIdPartitioner}, {@link GroupedNaturalIdPartitioner} (natural-id strata).
+ * strata), {@link NaturalIdPartitioner}, {@link GroupedNaturalIdPartitioner} (natural-id strata),
+ * {@link GroupedDirichletPartitioner} ((group, label) strata).
  * Create them from config records or from a YAML/--set map:
  *
  * <pre>
@@ -33,7 +34,10 @@ public interface Partitioner {
     /** The config type string, e.g. {@code "dirichlet"}. */
     String type();
 
-    /** Whether the plan's strata are labels or natural-id values, i.e. which counts {@link #plan} expects. */
+    /**
+     * Whether the plan's strata are labels, natural-id values or (group, label) pairs, i.e. which
+     * counts {@link #plan} expects.
+     */
     Stratification stratification();
 
     /** The config this partitioner was created from. */

@@ -18,11 +18,11 @@ import java.util.Map;
  */
 public sealed interface PartitionerConfig
         permits IidConfig, DirichletConfig, PathologicalConfig, SizeConfig, NaturalIdConfig,
-                GroupedNaturalIdConfig, InnerDirichletConfig {
+                GroupedNaturalIdConfig, InnerDirichletConfig, GroupedDirichletConfig {
 
     /** The recognised {@code partitioning.type} values. */
     List<String> TYPES = List.of(IidConfig.TYPE, DirichletConfig.TYPE, PathologicalConfig.TYPE, SizeConfig.TYPE,
-            NaturalIdConfig.TYPE, GroupedNaturalIdConfig.TYPE, InnerDirichletConfig.TYPE);
+            NaturalIdConfig.TYPE, GroupedNaturalIdConfig.TYPE, InnerDirichletConfig.TYPE, GroupedDirichletConfig.TYPE);
 
     /** The {@code partitioning.type} value. */
     String type();

@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The only view of the data a {@link Partitioner} gets: how many rows each stratum (label value, or
- * natural-id value) has. On Spark this is one {@code groupBy(stratum).count()}; strata are kept in
+ * The only view of the data a {@link Partitioner} gets: how many rows each stratum (label value,
+ * natural-id value, or (group, label) key {@link Stratification#groupLabelKey}) has. On Spark this is one {@code groupBy(stratum).count()}; strata are kept in
  * {@link RowOrder#KEY_ORDER}, so the order never depends on how the counts were collected.
  */
 public final class StratumCounts {
@@ -48,7 +48,7 @@ public final class StratumCounts {
         return new StratumCounts(sorted);
     }
 
-    /** Counts the rows of each stratum (label or natural-id value, by {@code stratification}). */
+    /** Counts the rows of each stratum (label, natural-id value or (group, label) key, by {@code stratification}). */
     public static StratumCounts ofRows(Collection<Row> rows, Stratification stratification) {
         TreeMap<String, Long> sorted = new TreeMap<>(RowOrder.KEY_ORDER);
         for (Row r : rows) {

@@ -36,7 +36,10 @@ class ConfigTest {
                 .isEqualTo(new GroupedNaturalIdConfig("author", 3, 42));
         assertThat(PartitionerConfig.fromMap(map("type", "inner_dirichlet", "num_clients", 2, "size_weights", List.of(1, 3))))
                 .isEqualTo(new InnerDirichletConfig(2, 0.5, List.of(1.0, 3.0), 42));
-        assertThat(PartitionerConfig.TYPES).hasSize(7);
+        assertThat(PartitionerConfig.fromMap(map("type", "grouped_dirichlet", "group_column", "domain", "num_clients", 10,
+                        "alpha", 0.3)))
+                .isEqualTo(new GroupedDirichletConfig("domain", 10, 0.3, 10, 42));
+        assertThat(PartitionerConfig.TYPES).hasSize(8);
     }
 
     @Test

@@ -26,9 +26,25 @@ class GoldenPlanTest {
         return StratumCounts.of(ids);
     }
 
+    /** (group, label) counts: three groups of the LABELS strata, with different sizes. */
+    private static StratumCounts groups() {
+        Map<String, Long> m = new HashMap<>();
+        String[] groups = {"amazon", "imdb", "yelp"};
+        for (int g = 0; g < groups.length; g++) {
+            for (int s = 0; s < LABELS.size(); s++) {
+                m.put(Stratification.groupLabelKey(groups[g], LABELS.strata().get(s)), LABELS.count(s) / (g + 1));
+            }
+        }
+        return StratumCounts.of(m);
+    }
+
     private static String digest(PartitionerConfig config) {
         Partitioner p = config.create();
-        PartitionPlan plan = p.plan(p.stratification() == Stratification.LABEL ? LABELS : ids());
+        PartitionPlan plan = p.plan(switch (p.stratification()) {
+            case LABEL -> LABELS;
+            case NATURAL_ID -> ids();
+            case GROUP_LABEL -> groups();
+        });
         return Manifest.hex(Manifest.planDigest(plan));
     }
 
@@ -43,6 +59,7 @@ class GoldenPlanTest {
         assertThat(digest(new InnerDirichletConfig(7, 0.5, List.of(), 42))).isEqualTo("84c72916ad83ee53");
         assertThat(digest(new NaturalIdConfig("user", 42))).isEqualTo("41d59228bf581726");
         assertThat(digest(new GroupedNaturalIdConfig("user", 7, 42))).isEqualTo("50f7d8696f28f625");
+        assertThat(digest(new GroupedDirichletConfig("domain", 10, 0.5, 10, 42))).isEqualTo("2d6380edc9f19191");
     }
 
     @Test

@@ -24,8 +24,9 @@ class SparkEquivalenceTest {
             List<Row> rows = TestData.random(seed, 500 + (int) seed * 137, 2 + (int) (seed % 5), 20, 30);
             for (PartitionerConfig config : List.of(new IidConfig(7, seed), new DirichletConfig(7, 0.3, 1, 10, false, seed),
                     new PathologicalConfig(7, 2, seed), SizeConfig.powerLaw(7, 1.2, 2, seed),
-                    new InnerDirichletConfig(7, 0.5, List.of(), seed))) {
-                PartitionPlan plan = config.create().plan(StratumCounts.ofRows(rows, Stratification.LABEL));
+                    new InnerDirichletConfig(7, 0.5, List.of(), seed), new GroupedDirichletConfig("user", 40, 0.3, 0, seed))) {
+                Partitioner p = config.create();
+                PartitionPlan plan = p.plan(StratumCounts.ofRows(rows, p.stratification()));
                 // Execute
                 int[] inMemory = plan.assign(rows);
                 Map<String, Integer> simulated = simulateSpark(plan, rows);
