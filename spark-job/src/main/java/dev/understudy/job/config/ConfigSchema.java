@@ -1,5 +1,6 @@
 package dev.understudy.job.config;
 
+import dev.understudy.partition.PartitionerConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -23,8 +24,8 @@ final class ConfigSchema {
     static final Map<String, String> SECTIONS = sections(
             "data", "Training data: where the rows are and how a row becomes a training example.",
             "partitioning", "How rows are assigned to simulated clients. Required when data.client_column is null,"
-                    + " ignored otherwise. Keys are validated by the partitioners module: type (iid, dirichlet,"
-                    + " pathological, size, natural_id, grouped_natural_id, inner_dirichlet) and its parameters,"
+                    + " ignored otherwise. Keys are validated by the partitioners module: type ("
+                    + String.join(", ", PartitionerConfig.TYPES) + ") and its parameters,"
                     + " seed (defaults to the top-level seed), eval_fraction (0.1), holdout_fraction (0.0),"
                     + " row_key_column, label_column. Example: {type: dirichlet, num_clients: 100, alpha: 0.3}",
             "model", "The frozen base model and the LoRA adapter trained on it.",

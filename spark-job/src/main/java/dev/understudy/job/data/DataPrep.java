@@ -1,6 +1,7 @@
 package dev.understudy.job.data;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.row_number;
@@ -11,9 +12,14 @@ import dev.understudy.job.config.JobConfig;
 import dev.understudy.job.engine.ClientData;
 import dev.understudy.job.engine.ClientPacking;
 import dev.understudy.job.storage.HadoopConf;
+import dev.understudy.partition.GroupedDirichletConfig;
+import dev.understudy.partition.GroupedNaturalIdConfig;
+import dev.understudy.partition.NaturalIdConfig;
 import dev.understudy.partition.PartitionPlan;
+import dev.understudy.partition.PartitionerConfig;
 import dev.understudy.partition.PartitioningConfig;
 import dev.understudy.partition.RowOrder;
+import dev.understudy.partition.Stratification;
 import dev.understudy.partition.StratumCounts;
 import dev.understudy.partition.TrainEvalSplit;
 import dev.understudy.partition.stats.LabelHistogram;
@@ -75,45 +81,12 @@ public final class DataPrep {
         Dataset<Row> good = norm.filter(col("bad_reason").isNull());
 
         // 2. clients
-        long heldOut = 0;
-        Dataset<Row> assigned;
         PartitioningConfig pc = cfg.partitioning();
         long seed = cfg.seed();
         double evalFraction = pc == null ? PartitioningConfig.DEFAULT_EVAL_FRACTION : pc.evalFraction();
-        if (!cfg.usesPartitioner()) {
-            assigned = good.withColumn("client_id", col("client_raw"));
-        } else {
-            var holdout = pc.holdout();
-            if (holdout.fraction() > 0) {
-                spark.udf().register("us_heldout", new HoldoutUdf(holdout.fraction(), pc.partitioner().seed()),
-                        DataTypes.BooleanType);
-                long before = good.count();
-                good = good.filter(functionsCall("us_heldout", col("row_key")).equalTo(false));
-                heldOut = before - good.count();
-            }
-            var partitioner = pc.partitioner().create();
-            String stratumCol = partitioner.stratification() == dev.understudy.partition.Stratification.LABEL ? "label" : "natural_id";
-            Map<String, Long> counts = new LinkedHashMap<>();
-            for (Row r : good.groupBy(stratumCol).count().collectAsList()) {
-                counts.put(r.getString(0), r.getLong(1));
-            }
-            PartitionPlan plan = partitioner.plan(StratumCounts.of(counts));
-            if (plan.isMapping()) {
-                spark.udf().register("us_client_of", (UDF1<String, String>) v -> clientName(plan.clientForStratum(v)),
-                        DataTypes.StringType);
-                assigned = good.withColumn("client_id", functionsCall("us_client_of", col(stratumCol)));
-            } else {
-                long rowSeed = plan.rowOrderSeed();
-                spark.udf().register("us_row_hash", (UDF1<String, Long>) k -> RowOrder.hash(rowSeed, k), DataTypes.LongType);
-                spark.udf().register("us_client_for_rank", (UDF2<String, Long, String>) (s, rank) ->
-                        clientName(plan.clientForRank(s, rank)), DataTypes.StringType);
-                Dataset<Row> ranked = good.withColumn("h", functionsCall("us_row_hash", col("row_key")))
-                        .withColumn("rank", row_number().over(Window.partitionBy(col(stratumCol))
-                                .orderBy(col("h"), col("row_key"))).minus(1).cast("long"));
-                assigned = ranked.withColumn("client_id", functionsCall("us_client_for_rank", col(stratumCol), col("rank")))
-                        .drop("h", "rank");
-            }
-        }
+        Assignment assignment = assignClients(spark, good, cfg);
+        Dataset<Row> assigned = assignment.rows();
+        long heldOut = assignment.heldOut();
 
         // 3. per-client stratified train/eval split (same rule for both client sources)
         List<String> clientIds = new ArrayList<>();
@@ -173,6 +146,69 @@ public final class DataPrep {
         return new Prepared(packed, sizes, rows, bad, truncated, heldOut, classLabels);
     }
 
+    /**
+     * Good rows with their {@code client_id}, the rows the global hold-out removed, and the plan
+     * (null when {@code data.client_column} names the clients).
+     */
+    record Assignment(Dataset<Row> rows, long heldOut, PartitionPlan plan) {}
+
+    /**
+     * Assigns the good normalised rows to clients: from {@code client_raw}, or by the partitioner's plan
+     * over the rows left after the global hold-out. Label and (group, label) plans rank rows within
+     * their stratum by the seeded row hash (a window function); mapping plans look the stratum up.
+     */
+    static Assignment assignClients(SparkSession spark, Dataset<Row> good, JobConfig cfg) {
+        if (!cfg.usesPartitioner()) {
+            return new Assignment(good.withColumn("client_id", col("client_raw")), 0, null);
+        }
+        PartitioningConfig pc = cfg.partitioning();
+        long heldOut = 0;
+        var holdout = pc.holdout();
+        if (holdout.fraction() > 0) {
+            spark.udf().register("us_heldout", new HoldoutUdf(holdout.fraction(), pc.partitioner().seed()),
+                    DataTypes.BooleanType);
+            long before = good.count();
+            good = good.filter(functionsCall("us_heldout", col("row_key")).equalTo(false));
+            heldOut = before - good.count();
+        }
+        var partitioner = pc.partitioner().create();
+        String stratumCol = switch (partitioner.stratification()) {
+            case LABEL -> "label";
+            case NATURAL_ID -> "natural_id";
+            case GROUP_LABEL -> "group_label";
+        };
+        if (partitioner.stratification() == Stratification.GROUP_LABEL) {
+            // Stratification.groupLabelKey; normalise turned group values with U+0000 into bad rows
+            good = good.withColumn(stratumCol, concat(col("natural_id"), lit(String.valueOf(Stratification.GROUP_SEPARATOR)),
+                    col("label")));
+        }
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (Row r : good.groupBy(stratumCol).count().collectAsList()) {
+            counts.put(r.getString(0), r.getLong(1));
+        }
+        PartitionPlan plan = partitioner.plan(StratumCounts.of(counts));
+        Dataset<Row> assigned;
+        if (plan.isMapping()) {
+            spark.udf().register("us_client_of", (UDF1<String, String>) v -> clientName(plan.clientForStratum(v)),
+                    DataTypes.StringType);
+            assigned = good.withColumn("client_id", functionsCall("us_client_of", col(stratumCol)));
+        } else {
+            long rowSeed = plan.rowOrderSeed();
+            spark.udf().register("us_row_hash", (UDF1<String, Long>) k -> RowOrder.hash(rowSeed, k), DataTypes.LongType);
+            spark.udf().register("us_client_for_rank", (UDF2<String, Long, String>) (s, rank) ->
+                    clientName(plan.clientForRank(s, rank)), DataTypes.StringType);
+            Dataset<Row> ranked = good.withColumn("h", functionsCall("us_row_hash", col("row_key")))
+                    .withColumn("rank", row_number().over(Window.partitionBy(col(stratumCol))
+                            .orderBy(col("h"), col("row_key"))).minus(1).cast("long"));
+            assigned = ranked.withColumn("client_id", functionsCall("us_client_for_rank", col(stratumCol), col("rank")))
+                    .drop("h", "rank");
+        }
+        if (partitioner.stratification() == Stratification.GROUP_LABEL) {
+            assigned = assigned.drop(stratumCol);
+        }
+        return new Assignment(assigned, heldOut, plan);
+    }
+
     /** The global hold-out test as a UDF (GlobalHoldout itself is not serialisable). */
     static final class HoldoutUdf implements UDF1<String, Boolean> {
         private static final long serialVersionUID = 1L;
@@ -225,38 +261,40 @@ public final class DataPrep {
 
     /**
      * Adds {@code prompt}, {@code response}, {@code label}, {@code row_key}, {@code client_raw},
-     * {@code natural_id} and {@code bad_reason} (null for good rows). Missing columns fail at once,
-     * naming the column, the file and the config key to change.
+     * {@code natural_id} (the value of {@code partitioning.id_column} or {@code partitioning.group_column})
+     * and {@code bad_reason} (null for good rows). Missing columns fail at once, naming the column, the
+     * file and the config key to change.
      */
     static Dataset<Row> normalise(SparkSession spark, Dataset<Row> raw, JobConfig cfg) {
         DataConfig d = cfg.data();
         List<String> columns = Arrays.asList(raw.columns());
-        List<String> needed = new ArrayList<>();
+        Map<String, String> needed = new LinkedHashMap<>(); // config key → column
         switch (d.kind()) {
-            case TEXT -> needed.add(d.textColumn());
+            case TEXT -> needed.put("data.text_column", d.textColumn());
             case INSTRUCTION -> {
-                needed.add(d.promptColumn());
-                needed.add(d.responseColumn());
+                needed.put("data.prompt_column", d.promptColumn());
+                needed.put("data.response_column", d.responseColumn());
             }
             case CLASSIFICATION -> {
-                needed.add(d.textColumn());
-                needed.add(d.labelColumn());
+                needed.put("data.text_column", d.textColumn());
+                needed.put("data.label_column", d.labelColumn());
             }
         }
         if (d.clientColumn() != null) {
-            needed.add(d.clientColumn());
+            needed.put("data.client_column", d.clientColumn());
         }
         if (d.rowKeyColumn() != null) {
-            needed.add(d.rowKeyColumn());
+            needed.put("data.row_key_column", d.rowKeyColumn());
         }
-        String naturalIdColumn = naturalIdColumn(cfg);
-        if (naturalIdColumn != null) {
-            needed.add(naturalIdColumn);
+        NaturalIdSource naturalIdSource = naturalIdSource(cfg);
+        String naturalIdColumn = naturalIdSource == null ? null : naturalIdSource.column();
+        if (naturalIdSource != null) {
+            needed.put(naturalIdSource.key(), naturalIdColumn);
         }
-        for (String c : needed) {
-            if (!columns.contains(c)) {
-                throw new IllegalArgumentException("data " + d.path() + " has no column '" + c + "' (columns: " + columns
-                        + "); set the matching data.*_column key (or partitioning.id_column) to an existing column");
+        for (Map.Entry<String, String> e : needed.entrySet()) {
+            if (!columns.contains(e.getValue())) {
+                throw new IllegalArgumentException("data " + d.path() + " has no column '" + e.getValue() + "' (columns: "
+                        + columns + "), which " + e.getKey() + " names; set " + e.getKey() + " to an existing column");
             }
         }
         Column prompt;
@@ -302,9 +340,15 @@ public final class DataPrep {
                 client.as("client_raw"), natural.as("natural_id"),
                 d.rowKeyColumn() == null ? lit(null).cast("string").as("key_raw") : col(d.rowKeyColumn()).cast("string").as("key_raw"),
                 bad.as("bad_reason"));
-        if (naturalIdColumn != null) {
+        if (naturalIdSource != null) {
             out = out.withColumn("bad_reason", when(col("bad_reason").isNull().and(col("natural_id").isNull()),
-                    lit("null_natural_id")).otherwise(col("bad_reason")));
+                    lit(naturalIdSource.nullReason())).otherwise(col("bad_reason")));
+            if (naturalIdSource.key().equals("partitioning.group_column")) {
+                // U+0000 separates group and label in the stratum key (Stratification.groupLabelKey)
+                out = out.withColumn("bad_reason", when(col("bad_reason").isNull().and(org.apache.spark.sql.functions
+                        .instr(col("natural_id"), String.valueOf(Stratification.GROUP_SEPARATOR)).gt(0)),
+                        lit("nul_in_group")).otherwise(col("bad_reason")));
+            }
         }
         if (d.rowKeyColumn() != null) {
             return out.withColumn("row_key", col("key_raw")).withColumn("bad_reason",
@@ -312,22 +356,41 @@ public final class DataPrep {
                             .otherwise(col("bad_reason"))).drop("key_raw");
         }
         // content key: SHA-256 of the example, plus an occurrence index for exact duplicates
-        Column content = org.apache.spark.sql.functions.sha2(org.apache.spark.sql.functions.concat_ws("\u0001",
+        List<Column> parts = new ArrayList<>(List.of(
                 org.apache.spark.sql.functions.coalesce(col("prompt"), lit("")),
                 org.apache.spark.sql.functions.coalesce(col("response"), lit("")),
                 org.apache.spark.sql.functions.coalesce(col("label"), lit("")),
-                org.apache.spark.sql.functions.coalesce(col("client_raw"), lit(""))), 256);
+                org.apache.spark.sql.functions.coalesce(col("client_raw"), lit(""))));
+        if (naturalIdSource != null && naturalIdSource.key().equals("partitioning.group_column")) {
+            // the group is part of the stratum: the same text in two groups must not swap keys between
+            // runs (duplicates are numbered in no particular order). Other types keep their keys.
+            parts.add(org.apache.spark.sql.functions.coalesce(col("natural_id"), lit("")));
+        }
+        Column content = org.apache.spark.sql.functions.sha2(org.apache.spark.sql.functions.concat_ws("\u0001",
+                parts.toArray(new Column[0])), 256);
         return out.withColumn("content_key", content)
                 .withColumn("dup", row_number().over(Window.partitionBy(col("content_key")).orderBy(col("content_key"))))
                 .withColumn("row_key", org.apache.spark.sql.functions.concat_ws("#", col("content_key"), col("dup").cast("string")))
                 .drop("content_key", "dup", "key_raw");
     }
 
-    private static String naturalIdColumn(JobConfig cfg) {
+    /** Where {@code natural_id} comes from: the config key, its column, and the bad-row reason for nulls. */
+    private record NaturalIdSource(String key, String column, String nullReason) {}
+
+    private static NaturalIdSource naturalIdSource(JobConfig cfg) {
         if (!cfg.usesPartitioner()) {
             return null;
         }
-        Object c = cfg.partitioning().partitioner().parameters().get("id_column");
-        return c == null ? null : c.toString();
+        PartitionerConfig p = cfg.partitioning().partitioner();
+        if (p instanceof NaturalIdConfig n) {
+            return new NaturalIdSource("partitioning.id_column", n.idColumn(), "null_natural_id");
+        }
+        if (p instanceof GroupedNaturalIdConfig g) {
+            return new NaturalIdSource("partitioning.id_column", g.idColumn(), "null_natural_id");
+        }
+        if (p instanceof GroupedDirichletConfig g) {
+            return new NaturalIdSource("partitioning.group_column", g.groupColumn(), "null_group");
+        }
+        return null;
     }
 }
