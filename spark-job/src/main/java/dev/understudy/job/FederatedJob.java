@@ -58,6 +58,15 @@ public final class FederatedJob {
 
     /** As {@link #run(SparkSession, JobConfig, boolean)}, stopping after round {@code stopAfter} (0 = never; for tests). */
     public static JobResult run(SparkSession spark, JobConfig cfg, boolean resume, int stopAfter) throws IOException {
+        return run(spark, cfg, resume, stopAfter, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #run(SparkSession, JobConfig, boolean, int)} over a view of the prepared client data
+     * (e.g. every client's rows pooled into one client for a centralised baseline on the same split).
+     */
+    public static JobResult run(SparkSession spark, JobConfig cfg, boolean resume, int stopAfter,
+            java.util.function.UnaryOperator<DataPrep.Prepared> dataView) throws IOException {
         rejectUnimplemented(cfg);
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         RunStore store = new RunStore(URI.create(cfg.output().dir()), hadoop, cfg.output().keepRounds());
@@ -87,7 +96,8 @@ public final class FederatedJob {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int partitions = Math.max(1, sc.defaultParallelism());
         sc.setJobGroup("understudy-data", "data: read, assign clients, tokenise", false);
-        DataPrep.Prepared data = DataPrep.prepare(spark, cfg, partitions);
+        DataPrep.Prepared prepared = DataPrep.prepare(spark, cfg, partitions);
+        DataPrep.Prepared data = dataView.apply(prepared);
         try {
             FederatedMethod method = Methods.create(cfg);
             try (method) {
@@ -95,6 +105,7 @@ public final class FederatedJob {
             }
         } finally {
             data.clients().unpersist(false);
+            prepared.clients().unpersist(false);
         }
     }
 
@@ -158,7 +169,7 @@ public final class FederatedJob {
     }
 
     /** @param hadoop the driver's Hadoop settings, shipped to executors to reach a remote model */
-    static TrainSettings settings(JobConfig cfg, String clientModelUri, int padId, long totalSteps, double proximalMu,
+    public static TrainSettings settings(JobConfig cfg, String clientModelUri, int padId, long totalSteps, double proximalMu,
             HadoopConf hadoop) {
         var c = cfg.client();
         var lora = cfg.model().lora();
@@ -186,7 +197,7 @@ public final class FederatedJob {
      * tokenised as the examples' responses are; null when the data are not classification rows or
      * have fewer than two labels.
      */
-    static EvalFunction.Labels labelCandidates(JobConfig cfg, List<String> labels, Tokenizer tok) {
+    public static EvalFunction.Labels labelCandidates(JobConfig cfg, List<String> labels, Tokenizer tok) {
         if (labels.size() < 2) {
             return null;
         }

@@ -36,7 +36,7 @@ public final class Main {
                         ('understudy quickstart --help')
               data      import datasets from registry packages ('understudy data --help')
               pretrain  pretrain a model family from scratch (understudy pretrain --help)
-              bench     benchmarks that print figures: bench engine [--help] (see README.md)
+              bench     benchmarks that print figures: bench engine, bench fedpt [--help] (see README.md)
 
             options:
               --conf FILE        YAML configuration, applied after conf/defaults.yaml (repeatable)

@@ -12,6 +12,8 @@ public final class Bench {
 
             benchmarks:
               engine    round engine: wall-time split and overhead, bytes per round, driver heap (--help for options)
+              fedpt     FedPT against its baselines on one data split, gap closed, alpha ablation, bytes and
+                        memory ratios (--conf conf/examples/fedpt-sentiment.yaml; --help for options)
             """;
 
     /** Runs the benchmark named by {@code args[0]}; returns the exit code. */
@@ -19,6 +21,9 @@ public final class Bench {
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
             System.out.print(USAGE);
             return args.length == 0 ? 2 : 0;
+        }
+        if (args[0].equals("fedpt")) {
+            return FedPtBenchCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
         }
         if (!args[0].equals("engine")) {
             throw new IllegalArgumentException("unknown benchmark '" + args[0] + "'\n" + USAGE);

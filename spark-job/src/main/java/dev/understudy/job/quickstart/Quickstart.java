@@ -173,19 +173,39 @@ public final class Quickstart {
 
     /** Writes the clients' and the server's part of the sentiment data; returns their row counts. */
     static long[] splitServerSet(SparkSession spark, Path all, Path clients, Path server) {
-        Dataset<Row> rows = spark.read().parquet(all.toUri().toString());
-        // Spark's xxhash64 (seed 42) of text and domain: stable across Spark versions and machines
-        var bucket = functions.pmod(functions.xxhash64(functions.col("text"), functions.col("domain")),
-                functions.lit(100));
-        Dataset<Row> serverRows = rows.filter(bucket.lt(SERVER_PERCENT));
-        Dataset<Row> clientRows = rows.filter(bucket.geq(SERVER_PERCENT));
+        return splitServerSet(spark.read().parquet(all.toUri().toString()), List.of("text", "domain"), SERVER_PERCENT,
+                clients, server, all.toString());
+    }
+
+    /**
+     * Splits {@code rows} into the clients' part and the server's public part ({@code percent}% of
+     * the rows, by Spark's xxhash64 (seed 42) of {@code columns}: stable across Spark versions and
+     * machines, and rows that agree on those columns land on the same side), writes both as Parquet
+     * and returns their row counts.
+     *
+     * @param source what {@code rows} were read from, for error messages
+     */
+    public static long[] splitServerSet(Dataset<Row> rows, List<String> columns, int percent, Path clients, Path server,
+            String source) {
+        List<String> have = List.of(rows.columns());
+        for (String c : columns) {
+            if (!have.contains(c)) {
+                throw new IllegalArgumentException(source + " has no column '" + c + "' to split the server's rows by"
+                        + " (columns: " + have + ")");
+            }
+        }
+        var bucket = functions.pmod(functions.xxhash64(columns.stream().map(functions::col)
+                .toArray(org.apache.spark.sql.Column[]::new)), functions.lit(100));
+        Dataset<Row> serverRows = rows.filter(bucket.lt(percent));
+        Dataset<Row> clientRows = rows.filter(bucket.geq(percent));
         clientRows.coalesce(1).write().mode(SaveMode.Overwrite).parquet(clients.toUri().toString());
         serverRows.coalesce(1).write().mode(SaveMode.Overwrite).parquet(server.toUri().toString());
+        SparkSession spark = rows.sparkSession();
         long c = spark.read().parquet(clients.toUri().toString()).count();
         long s = spark.read().parquet(server.toUri().toString()).count();
         long n = rows.count();
         if (c + s != n) {
-            throw new IllegalStateException("splitting " + all + " lost rows: " + c + " + " + s + " != " + n);
+            throw new IllegalStateException("splitting " + source + " lost rows: " + c + " + " + s + " != " + n);
         }
         return new long[] {c, s};
     }

@@ -1,0 +1,62 @@
+package dev.understudy.job.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/** The comparison's bookkeeping that needs no Spark: eval-row quotas, clients per round, probes. */
+class FedPtBenchmarkPartsTest {
+    @Test
+    void evalQuotasAreProportionalByLargestRemainder() {
+        Map<String, Long> sizes = new TreeMap<>(Map.of("a", 10L, "b", 20L, "c", 30L));
+        // cap 7 of 60: exact 7/6 = 1.167, 2.333, 3.5 → floors 1, 2, 3 (6), the largest remainder (c, 0.5) gets the 7th
+        assertThat(FedPtBenchmark.evalQuotas(sizes, 7)).containsExactlyEntriesOf(new TreeMap<>(Map.of("a", 1, "b", 2, "c", 4)));
+        // cap 5: exact 0.833, 1.667, 2.5 → floors 0, 1, 2 (3); remainders a 0.833, b 0.667 get the rest
+        assertThat(FedPtBenchmark.evalQuotas(sizes, 5)).containsExactlyEntriesOf(new TreeMap<>(Map.of("a", 1, "b", 2, "c", 2)));
+        assertThat(FedPtBenchmark.evalQuotas(sizes, 0)).containsExactlyEntriesOf(new TreeMap<>(Map.of("a", 10, "b", 20, "c", 30)));
+        assertThat(FedPtBenchmark.evalQuotas(sizes, 600)).containsExactlyEntriesOf(new TreeMap<>(Map.of("a", 10, "b", 20, "c", 30)));
+        // equal remainders: ties by client id; never more than a client has
+        Map<String, Integer> q = FedPtBenchmark.evalQuotas(new TreeMap<>(Map.of("x", 1L, "y", 1L, "z", 1L)), 2);
+        assertThat(q).containsExactlyEntriesOf(new TreeMap<>(Map.of("x", 1, "y", 1, "z", 0)));
+    }
+
+    @Test
+    void clientsPerRoundFollowsTheRoundEngine() {
+        assertThat(FedPtBenchmark.clientsPerRound(10, 0, 1.0, 1)).isEqualTo(10);
+        assertThat(FedPtBenchmark.clientsPerRound(10, 4, 1.0, 1)).isEqualTo(4);
+        assertThat(FedPtBenchmark.clientsPerRound(10, 0, 0.25, 1)).isEqualTo(3); // ceil(2.5)
+        assertThat(FedPtBenchmark.clientsPerRound(10, 0, 0.05, 2)).isEqualTo(2);
+        assertThat(FedPtBenchmark.clientsPerRound(3, 8, 1.0, 1)).isEqualTo(3);
+        var o = new dev.understudy.job.engine.RoundEngine.Options(5, 0, 0.25, 1, 1, 0.5, 7, 0);
+        assertThat(dev.understudy.job.engine.RoundEngine.sample(List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"),
+                1, o)).hasSize(FedPtBenchmark.clientsPerRound(10, 0, 0.25, 1));
+    }
+
+    @Test
+    void largestClientBreaksTiesByTheSmallestId() {
+        assertThat(FedPtBenchmark.largestClient(Map.of("c", 5L, "a", 9L, "b", 9L))).isEqualTo("a");
+        assertThat(FedPtBenchmark.largestClient(Map.of("c", 10L, "a", 9L))).isEqualTo("c");
+    }
+
+    @Test
+    void procStatusFieldsAreReadInBytes() {
+        List<String> status = List.of("Name:\tjava", "VmPeak:\t 5000 kB", "VmHWM:\t    123456 kB", "VmRSS:\t 100 kB");
+        assertThat(MemoryProbe.statusField(status, "VmHWM")).isEqualTo(123456L * 1024);
+        assertThat(MemoryProbe.statusField(status, "VmRSS")).isEqualTo(100L * 1024);
+        assertThat(MemoryProbe.statusField(status, "VmSwap")).isEqualTo(-1);
+        assertThat(MemoryProbe.status("VmHWM")).isPositive(); // this JVM, on Linux
+    }
+
+    @Test
+    void mallinfoSeesANativeAllocation() throws Exception {
+        long before = MemoryProbe.mallocInUse();
+        assertThat(before).isPositive();
+        try (com.sun.jna.Memory m = new com.sun.jna.Memory(64 << 20)) { // malloc
+            m.setByte(0, (byte) 1);
+            assertThat(MemoryProbe.mallocInUse() - before).isGreaterThanOrEqualTo(60L << 20);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.understudy.job.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Gap and ratio arithmetic of the FedPT comparison against hand-computed values, and its rendering. */
+class FedPtReportTest {
+    static FedPtReport.Row row(String id, double metric, double loss) {
+        return new FedPtReport.Row(id, id.contains("small") ? "small" : "large", "t-" + id, metric, loss, 600, Double.NaN,
+                Double.NaN, "x/");
+    }
+
+    static MemoryProbe.Result probe(long rss, long nativeBase, long nativePeak, long weights, long lora) {
+        return new MemoryProbe.Result(rss, 100, 200, nativeBase, nativeBase + 10, nativePeak, weights, lora, 10, 80, 1.5);
+    }
+
+    static FedPtReport report(List<FedPtReport.AblationRow> ablation) {
+        List<FedPtReport.Row> rows = List.of(row("large_base", 0.50, 2.0), row("small_base", 0.48, 2.4),
+                row("fedpt_proxy", 0.71, 1.6), row("fedavg_large", 0.80, 1.5));
+        List<FedPtReport.Traffic> traffic = List.of(new FedPtReport.Traffic("fedpt", "small", 4000, 4000, 1000, 12),
+                new FedPtReport.Traffic("fedavg_large", "large", 16000, 16000, 4000, 12));
+        List<FedPtReport.Memory> memory = List.of(new FedPtReport.Memory("fedpt", "small", probe(300, 1000, 5000, 800, 100)),
+                new FedPtReport.Memory("fedavg_large", "large", probe(600, 1000, 17000, 3200, 400)));
+        return new FedPtReport("test (10 clients)", "accuracy", Map.of("seed", "42"), rows, ablation, traffic, memory, 0.7,
+                "understudy bench fedpt --conf x.yaml", Map.of("total", 12.0), Map.of());
+    }
+
+    @Test
+    void gapClosedIsTheProxysShareOfTheLargeBaseToFedAvgLargeGap() {
+        // accuracy: (0.71 − 0.50) / (0.80 − 0.50) = 0.7; loss: (1.6 − 2.0) / (1.5 − 2.0) = 0.8
+        FedPtReport r = report(List.of());
+        assertThat(r.metricGapClosed()).isCloseTo(0.7, within(1e-12));
+        assertThat(r.lossGapClosed()).isCloseTo(0.8, within(1e-12));
+        assertThat(FedPtReport.gapClosed(0.5, 0.5, 0.5)).isNaN(); // no gap to close
+        assertThat(FedPtReport.gapClosed(0.5, 0.9, 0.7)).isCloseTo(2.0, within(1e-12)); // overshoot
+        assertThat(FedPtReport.gapClosed(0.5, 0.4, 0.7)).isCloseTo(-0.5, within(1e-12)); // worse than the base
+        assertThat(r.verdict(0.7)).isEqualTo("reached");
+        assertThat(r.verdict(0.69)).isEqualTo("NOT reached");
+        assertThat(r.verdict(Double.NaN)).startsWith("undefined");
+    }
+
+    @Test
+    void ratiosAreFedPtOverFedAvgLarge() {
+        Map<String, Double> q = report(List.of()).ratios();
+        assertThat(q.get("bytes_up_per_client")).isCloseTo(0.25, within(1e-12));
+        assertThat(q.get("bytes_down_per_client")).isCloseTo(0.25, within(1e-12));
+        assertThat(q.get("peak_rss")).isCloseTo(0.5, within(1e-12));
+        // native heap above the baseline: (5000 − 1000) / (17000 − 1000)
+        assertThat(q.get("native_heap_training")).isCloseTo(0.25, within(1e-12));
+        // weights + 16 bytes per LoRA parameter: (800 + 1600) / (3200 + 6400)
+        assertThat(q.get("tensor_state")).isCloseTo(0.25, within(1e-12));
+        assertThat(FedPtReport.ratio(-1, 5)).isNaN(); // a figure the platform could not measure
+    }
+
+    @Test
+    void trafficAveragesOverRoundsAndClients() {
+        var rm = new dev.understudy.job.engine.RoundEngine.RoundMetrics(1, 4, 3, 1, 0.5, Double.NaN, Double.NaN,
+                Double.NaN, 3 * 400, 4 * 400, 1, 1, 1, 0, 0, 0, 0, 1, 0, true, Map.of());
+        var rm2 = new dev.understudy.job.engine.RoundEngine.RoundMetrics(2, 4, 4, 0, 0.5, Double.NaN, Double.NaN,
+                Double.NaN, 4 * 400, 4 * 400, 1, 1, 1, 0, 0, 0, 0, 1, 0, true, Map.of());
+        var result = new dev.understudy.job.FederatedJob.JobResult("o", List.of(rm, rm2), 0, Map.of(), 0, 0, 4, 10,
+                new float[100]);
+        FedPtReport.Traffic t = FedPtBenchmark.traffic("fedpt", "small", result);
+        // (1200 + 1600) / (3 + 4) succeeded uploads; 3200 / 8 sampled downloads
+        assertThat(t.upPerClient()).isCloseTo(400, within(1e-9));
+        assertThat(t.downPerClient()).isCloseTo(400, within(1e-9));
+        assertThat(t.adapterParams()).isEqualTo(100);
+        assertThat(t.rounds()).isEqualTo(2);
+    }
+
+    @Test
+    void markdownTextAndJsonCarryTheTableGapAblationAndClaims() {
+        FedPtReport r = report(List.of(new FedPtReport.AblationRow(0.5, new FedPtReport.Score(0.62, 1.8), null, null),
+                new FedPtReport.AblationRow(1.0, new FedPtReport.Score(0.71, 1.6), null, null)));
+        String md = r.markdown();
+        assertThat(md).contains("| large | t-fedavg_large | 0.800 | 1.5000 | 4.48 | 600 |")
+                .contains("= 70.0%: target 70.0% reached").contains("gap closed (eval loss) = 80.0%")
+                .contains("| 0.50 | 0.620 | 1.8000 | 40.0% |").contains("−75.0%").contains("−36…40% (ratio 0.60…0.64)")
+                .contains("−36…44% (ratio 0.56…0.64)").contains("`understudy bench fedpt --conf x.yaml`");
+        assertThat(r.text()).contains("α=0.50").contains("gap closed 40.0%").contains("bytes up 0.250");
+        JsonObject j = JsonParser.parseString(r.json()).getAsJsonObject();
+        assertThat(j.getAsJsonObject("gap_closed").get("metric").getAsDouble()).isCloseTo(0.7, within(1e-12));
+        assertThat(j.getAsJsonObject("gap_closed").get("metric_reached").getAsBoolean()).isTrue();
+        assertThat(j.getAsJsonArray("rows")).hasSize(4);
+        assertThat(j.getAsJsonArray("alpha_ablation").get(0).getAsJsonObject().get("eval_only_gap_closed").getAsDouble())
+                .isCloseTo(0.4, within(1e-12));
+        assertThat(j.getAsJsonObject("ratios_fedpt_over_fedavg_large").get("peak_rss").getAsDouble()).isEqualTo(0.5);
+    }
+}
