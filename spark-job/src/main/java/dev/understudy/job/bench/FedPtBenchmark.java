@@ -149,7 +149,7 @@ public final class FedPtBenchmark {
         phases.put("family", done(t));
 
         Path runs = o.outDir().resolve("runs");
-        List<String> common = List.of("data.path=" + clients.toUri(), "output.overwrite=true");
+        List<String> common = List.of("data.path=" + clients.toUri(), "data.format=parquet", "output.overwrite=true");
         RunConfigs rc = new RunConfigs(loader, common, runs, smallUri, largeUri, server.toUri().toString());
         JobConfig base = rc.fedavg("fedavg-small", smallUri);
         FedPtConfig fedptParams = FedPtConfig.parse(rc.fedpt("fedpt", Double.NaN).methodParams());

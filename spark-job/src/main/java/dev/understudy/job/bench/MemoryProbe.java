@@ -10,6 +10,7 @@ import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.ops.lora.LoraAdapter;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.HfModels;
+import dev.understudy.ops.model.Ops;
 import dev.understudy.ops.train.Example;
 import dev.understudy.ops.train.Trainer;
 import java.io.BufferedReader;
@@ -37,8 +38,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>What is measured (Linux, glibc):
  * <ul>
  *   <li><b>peak RSS</b>: {@code VmHWM} of {@code /proc/self/status} at the end (the whole process:
- *       JVM, libtorch, model, training), and {@code VmRSS} after the engine started and after the
- *       model was loaded;
+ *       JVM, libtorch, model, training), and {@code VmRSS} after the engine started (and ran one
+ *       small forward/backward) and after the model was loaded;
  *   <li><b>native heap</b>: bytes in use by glibc malloc ({@code mallinfo2}: {@code uordblks +
  *       hblkhd}), which is where libtorch's CPU allocator puts every tensor (weights, activations
  *       kept for backward, gradients, AdamW moments), sampled every millisecond during training;
@@ -148,7 +149,7 @@ public final class MemoryProbe {
             job = (Job) in.readObject();
         }
         try (NDManager root = NDManager.newBaseManager("PyTorch")) {
-            root.zeros(new ai.djl.ndarray.types.Shape(1)).close(); // start the engine
+            warmUp(root);
             long rssEngine = status("VmRSS");
             long nativeBaseline = mallocInUse();
             try (NDManager m = root.newSubManager();
@@ -192,6 +193,24 @@ public final class MemoryProbe {
                         nativeBaseline < 0 ? -1 : peak.get(), weightBytes, adapterParams, job.steps(), examples.size(),
                         seconds);
                 System.out.println(RESULT_PREFIX + new Gson().toJson(res));
+            }
+        }
+    }
+
+    /**
+     * Starts the engine and runs one small matmul forward and backward, so that the one-off
+     * allocations of libtorch, its BLAS and autograd fall into the baseline, not into the model's figure.
+     */
+    static void warmUp(NDManager root) {
+        try (NDManager m = root.newSubManager()) {
+            ai.djl.ndarray.NDArray a = m.randomNormal(new ai.djl.ndarray.types.Shape(64, 64));
+            a.setRequiresGradient(true);
+            Ops.setGradMode(true);
+            try {
+                ai.djl.ndarray.NDArray loss = a.matMul(a).sum();
+                Ops.backward(loss);
+            } finally {
+                Ops.setGradMode(false);
             }
         }
     }

@@ -25,6 +25,7 @@ public final class KryoRegistration implements KryoRegistrator {
         kryo.register(ClientData.class, new ClientDataSerializer());
         kryo.register(ClientResult.class, new ClientResultSerializer());
         kryo.register(EvalFunction.ClientEval.class, new ClientEvalSerializer());
+        kryo.register(GenerationEvalFunction.ClientGeneration.class, new JavaSerializer()); // a few per evaluation
         kryo.register(dev.understudy.job.data.TokenizeFunction.Tokenized.class, new TokenizedSerializer());
         kryo.register(WeightedMean.class, new JavaSerializer());
         kryo.register(RoundEngine.RoundAccumulator.class, new JavaSerializer());
