@@ -221,6 +221,14 @@ public final class FedPtBenchmark {
                     FedPtReport.fmt(fedptParams.alpha(), 2)), new Target(smallUri, fedpt.finalAdapter(), largeUri,
                     fedptParams.alpha()), fedpt, true, "runs/fedpt/method/proxy.json");
         }
+        FederatedJob.JobResult fedavgSmall = results.get("fedavg-small");
+        if (fedavgSmall != null) {
+            // proxy-tuning alone (Liu et al. 2024), no distillation: FedPT's step 4 on FedAvg-small's adapter
+            ev.row(rows, samples, "proxy_fedavg_small", large.name(), String.format(Locale.ROOT,
+                    "proxy-tuned large from FedAvg-LoRA small, no KD (α=%s)", FedPtReport.fmt(fedptParams.alpha(), 2)),
+                    new Target(smallUri, fedavgSmall.finalAdapter(), largeUri, fedptParams.alpha()), null, false,
+                    "runs/fedavg-small/adapter/ + " + large.name() + "/");
+        }
         if ((r = results.get("fedavg-large")) != null) {
             ev.row(rows, samples, "fedavg_large", large.name(), "FedAvg-LoRA", new Target(largeUri, r.finalAdapter(), null, 0),
                     r, false, "runs/fedavg-large/adapter/");
@@ -242,6 +250,11 @@ public final class FedPtBenchmark {
                 boolean same = a == fedptParams.alpha();
                 FedPtReport.Score evalOnly = same ? new FedPtReport.Score(main.metric(), main.loss())
                         : ev.score(new Target(smallUri, fedpt.finalAdapter(), largeUri, a));
+                FedPtReport.Row noKdRow = rows.stream().filter(x -> x.id().equals(FedPtReport.PROXY_NO_KD)).findFirst()
+                        .orElse(null);
+                FedPtReport.Score noKd = fedavgSmall == null ? null : same
+                        ? new FedPtReport.Score(noKdRow.metric(), noKdRow.loss())
+                        : ev.score(new Target(smallUri, fedavgSmall.finalAdapter(), largeUri, a));
                 FedPtReport.Score retrained = null;
                 FedPtReport.Score retrainedSmall = null;
                 if (bench.alphaRetrain()) {
@@ -256,7 +269,7 @@ public final class FedPtBenchmark {
                         retrainedSmall = ev.score(new Target(smallUri, ra.finalAdapter(), null, 0));
                     }
                 }
-                ablation.add(new FedPtReport.AblationRow(a, evalOnly, retrained, retrainedSmall));
+                ablation.add(new FedPtReport.AblationRow(a, evalOnly, noKd, retrained, retrainedSmall));
                 out.printf(Locale.ROOT, "  α=%s: %s %s, loss %s%n", FedPtReport.fmt(a, 2), ev.metricName(),
                         FedPtReport.fmt(evalOnly.metric(), 3), FedPtReport.fmt(evalOnly.loss(), 4));
             }

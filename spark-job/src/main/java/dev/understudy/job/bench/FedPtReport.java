@@ -34,6 +34,7 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
     public static final String LARGE_BASE = "large_base";
     public static final String PROXY = "fedpt_proxy";
     public static final String FEDAVG_LARGE = "fedavg_large";
+    public static final String PROXY_NO_KD = "proxy_fedavg_small";
     public static final String FEDPT = "fedpt";
 
     /** The paper's claims (methods.md §1(d), unverified claims reported in a summary): reductions in percent. */
@@ -60,10 +61,12 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
      * One α of the ablation.
      *
      * @param evalOnly the proxy with the main FedPT run's final adapter, evaluated at α
+     * @param noKd the proxy with FedAvg-small's final adapter (proxy-tuning without distillation) at
+     *     α, or null without that run
      * @param retrained FedPT trained with this α (its proxy at α), or null when not run
      * @param retrainedSmall that run's small model after distillation, or null
      */
-    public record AblationRow(double alpha, Score evalOnly, Score retrained, Score retrainedSmall) {}
+    public record AblationRow(double alpha, Score evalOnly, Score noKd, Score retrained, Score retrainedSmall) {}
 
     /** Metric and loss of one evaluation. */
     public record Score(double metric, double loss) {}
@@ -111,8 +114,21 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
 
     /** Gap closed in held-out loss by the proxy (NaN if a row is missing). */
     public double lossGapClosed() {
+        return lossGapClosed(PROXY);
+    }
+
+    /** Gap closed in the main metric by row {@code id} (NaN if a row is missing). */
+    public double metricGapClosed(String id) {
         Row b = row(LARGE_BASE);
-        Row p = row(PROXY);
+        Row p = row(id);
+        Row t = row(FEDAVG_LARGE);
+        return b == null || p == null || t == null ? Double.NaN : gapClosed(b.metric(), p.metric(), t.metric());
+    }
+
+    /** Gap closed in held-out loss by row {@code id} (NaN if a row is missing). */
+    public double lossGapClosed(String id) {
+        Row b = row(LARGE_BASE);
+        Row p = row(id);
         Row t = row(FEDAVG_LARGE);
         return b == null || p == null || t == null ? Double.NaN : gapClosed(b.loss(), p.loss(), t.loss());
     }
@@ -186,16 +202,27 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
         b.append('\n').append(gapLines("- ")).append('\n');
         if (!ablation.isEmpty()) {
             boolean retrained = ablation.stream().anyMatch(a -> a.retrained() != null);
+            boolean noKd = ablation.stream().anyMatch(a -> a.noKd() != null);
             b.append("### α ablation (proxy-tuned large model)\n\n| α | ").append(metricName)
                     .append(" (final FedPT adapter) | eval loss | gap closed |");
+            if (noKd) {
+                b.append(" ").append(metricName).append(" (FedAvg-small adapter, no KD) | eval loss | gap closed |");
+            }
             if (retrained) {
                 b.append(" ").append(metricName).append(" (FedPT retrained at α) | eval loss | gap closed | small after"
                         + " distillation ").append(metricName).append(" |");
             }
-            b.append('\n').append("|---|---|---|---|").append(retrained ? "---|---|---|---|" : "").append('\n');
+            b.append('\n').append("|---|---|---|---|").append(noKd ? "---|---|---|" : "")
+                    .append(retrained ? "---|---|---|---|" : "").append('\n');
             for (AblationRow a : ablation) {
                 b.append("| ").append(fmt(a.alpha(), 2)).append(" | ").append(fmt(a.evalOnly().metric(), 3)).append(" | ")
                         .append(fmt(a.evalOnly().loss(), 4)).append(" | ").append(pct(gap(a.evalOnly()))).append(" |");
+                if (noKd) {
+                    Score k = a.noKd();
+                    b.append(' ').append(k == null ? "-" : fmt(k.metric(), 3)).append(" | ")
+                            .append(k == null ? "-" : fmt(k.loss(), 4)).append(" | ").append(k == null ? "-" : pct(gap(k)))
+                            .append(" |");
+                }
                 if (retrained) {
                     Score s = a.retrained();
                     Score sm = a.retrainedSmall();
@@ -245,6 +272,11 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
                 .append('\n');
         b.append(bullet).append("gap closed (eval loss) = ").append(pct(l)).append(": target ").append(pct(gapTarget))
                 .append(' ').append(verdict(l)).append('\n');
+        if (row(PROXY_NO_KD) != null) {
+            b.append(bullet).append("proxy-tuning without distillation (FedAvg-small's adapter): gap closed ")
+                    .append(pct(metricGapClosed(PROXY_NO_KD))).append(" (").append(metricName).append("), ")
+                    .append(pct(lossGapClosed(PROXY_NO_KD))).append(" (eval loss)\n");
+        }
         return b.toString();
     }
 
@@ -316,6 +348,10 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
             for (AblationRow a : ablation) {
                 b.append(String.format(Locale.ROOT, "  α=%-5s %s %s, loss %s, gap closed %s", fmt(a.alpha(), 2), metricName,
                         fmt(a.evalOnly().metric(), 3), fmt(a.evalOnly().loss(), 4), pct(gap(a.evalOnly()))));
+                if (a.noKd() != null) {
+                    b.append(String.format(Locale.ROOT, " | no KD: %s %s, loss %s, gap closed %s", metricName,
+                            fmt(a.noKd().metric(), 3), fmt(a.noKd().loss(), 4), pct(gap(a.noKd()))));
+                }
                 if (a.retrained() != null) {
                     b.append(String.format(Locale.ROOT, " | retrained: %s %s, loss %s, gap closed %s", metricName,
                             fmt(a.retrained().metric(), 3), fmt(a.retrained().loss(), 4), pct(gap(a.retrained()))));
@@ -361,6 +397,8 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
         gap.put("target", gapTarget);
         gap.put("metric_reached", reached(metricGapClosed()));
         gap.put("eval_loss_reached", reached(lossGapClosed()));
+        gap.put("proxy_without_distillation_metric", metricGapClosed(PROXY_NO_KD));
+        gap.put("proxy_without_distillation_eval_loss", lossGapClosed(PROXY_NO_KD));
         m.put("gap_closed", gap);
         List<Object> abl = new ArrayList<>();
         for (AblationRow a : ablation) {
@@ -368,6 +406,8 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
             o.put("alpha", a.alpha());
             o.put("eval_only", a.evalOnly());
             o.put("eval_only_gap_closed", gap(a.evalOnly()));
+            o.put("no_kd", a.noKd());
+            o.put("no_kd_gap_closed", a.noKd() == null ? null : gap(a.noKd()));
             o.put("retrained", a.retrained());
             o.put("retrained_gap_closed", a.retrained() == null ? null : gap(a.retrained()));
             o.put("retrained_small", a.retrainedSmall());

@@ -46,6 +46,23 @@ class FedPtReportTest {
     }
 
     @Test
+    void proxyWithoutDistillationGetsItsOwnGapAndAblationColumn() {
+        FedPtReport base = report(List.of());
+        List<FedPtReport.Row> rows = new java.util.ArrayList<>(base.rows());
+        rows.add(row("proxy_fedavg_small", 0.74, 1.55));
+        FedPtReport r = new FedPtReport(base.title(), base.metricName(), base.setup(), rows,
+                List.of(new FedPtReport.AblationRow(1.0, new FedPtReport.Score(0.71, 1.6),
+                        new FedPtReport.Score(0.74, 1.55), null, null)), base.traffic(), base.memory(), 0.7,
+                base.command(), base.phaseSeconds(), Map.of());
+        // (0.74 − 0.50) / 0.30 = 0.8; (1.55 − 2.0) / (1.5 − 2.0) = 0.9
+        assertThat(r.metricGapClosed("proxy_fedavg_small")).isCloseTo(0.8, within(1e-12));
+        assertThat(r.lossGapClosed("proxy_fedavg_small")).isCloseTo(0.9, within(1e-12));
+        assertThat(r.markdown()).contains("proxy-tuning without distillation (FedAvg-small's adapter): gap closed 80.0%"
+                + " (accuracy), 90.0% (eval loss)").contains("| 1.00 | 0.710 | 1.6000 | 70.0% | 0.740 | 1.5500 | 80.0% |");
+        assertThat(r.text()).contains("no KD: accuracy 0.740");
+    }
+
+    @Test
     void ratiosAreFedPtOverFedAvgLarge() {
         Map<String, Double> q = report(List.of()).ratios();
         assertThat(q.get("bytes_up_per_client")).isCloseTo(0.25, within(1e-12));
@@ -76,8 +93,8 @@ class FedPtReportTest {
 
     @Test
     void markdownTextAndJsonCarryTheTableGapAblationAndClaims() {
-        FedPtReport r = report(List.of(new FedPtReport.AblationRow(0.5, new FedPtReport.Score(0.62, 1.8), null, null),
-                new FedPtReport.AblationRow(1.0, new FedPtReport.Score(0.71, 1.6), null, null)));
+        FedPtReport r = report(List.of(new FedPtReport.AblationRow(0.5, new FedPtReport.Score(0.62, 1.8), null, null, null),
+                new FedPtReport.AblationRow(1.0, new FedPtReport.Score(0.71, 1.6), null, null, null)));
         String md = r.markdown();
         assertThat(md).contains("| large | t-fedavg_large | 0.800 | 1.5000 | 4.48 | 600 |")
                 .contains("= 70.0%: target 70.0% reached").contains("gap closed (eval loss) = 80.0%")
