@@ -141,16 +141,16 @@ public final class FedPtBenchmark {
         ModelFamily.Member large = family.member(bench.large());
         Path smallDir = family.memberDir(familyDir, small.name());
         Path largeDir = family.memberDir(familyDir, large.name());
-        String smallUri = smallDir.toUri().toString();
-        String largeUri = largeDir.toUri().toString();
+        String smallUri = dirUri(smallDir);
+        String largeUri = dirUri(largeDir);
         out.printf(Locale.ROOT, "  %s: %s %,d parameters (held-out ppl %.2f), %s %,d parameters (held-out ppl %.2f)%n",
                 familyDir, small.name(), small.parameters(), small.heldoutPerplexity(), large.name(), large.parameters(),
                 large.heldoutPerplexity());
         phases.put("family", done(t));
 
         Path runs = o.outDir().resolve("runs");
-        List<String> common = List.of("data.path=" + clients.toUri(), "data.format=parquet", "output.overwrite=true");
-        RunConfigs rc = new RunConfigs(loader, common, runs, smallUri, largeUri, server.toUri().toString());
+        List<String> common = List.of("data.path=" + dirUri(clients), "data.format=parquet", "output.overwrite=true");
+        RunConfigs rc = new RunConfigs(loader, common, runs, smallUri, largeUri, dirUri(server));
         JobConfig base = rc.fedavg("fedavg-small", smallUri);
         FedPtConfig fedptParams = FedPtConfig.parse(rc.fedpt("fedpt", Double.NaN).methodParams());
 
@@ -504,6 +504,15 @@ public final class FedPtBenchmark {
         return new DataPrep.Prepared(packed, sizes, p.rows(), p.skipped(), p.truncated(), p.heldOut(), p.labels());
     }
 
+    /**
+     * A directory's {@code file:} URI, always with the trailing slash ({@link Path#toUri} adds it only
+     * when the directory exists, which would make a rerun's resolved configuration differ).
+     */
+    static String dirUri(Path dir) {
+        String s = dir.toAbsolutePath().normalize().toUri().toString();
+        return s.endsWith("/") ? s : s + "/";
+    }
+
     static FedPtReport.Traffic traffic(String run, String model, FederatedJob.JobResult r) {
         long up = 0;
         long down = 0;
@@ -559,7 +568,7 @@ public final class FedPtBenchmark {
         JobConfig job(String name, String model, List<String> extra) {
             List<String> sets = new ArrayList<>(common);
             sets.add("model.base=" + model);
-            sets.add("output.dir=" + runs.resolve(name).toUri());
+            sets.add("output.dir=" + dirUri(runs.resolve(name)));
             sets.addAll(extra);
             return loader.job(sets);
         }

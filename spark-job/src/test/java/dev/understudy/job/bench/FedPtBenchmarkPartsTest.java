@@ -36,6 +36,15 @@ class FedPtBenchmarkPartsTest {
     }
 
     @Test
+    void directoryUrisDoNotDependOnWhetherTheDirectoryExists(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        java.nio.file.Path d = tmp.resolve("run");
+        String before = FedPtBenchmark.dirUri(d);
+        java.nio.file.Files.createDirectories(d);
+        assertThat(FedPtBenchmark.dirUri(d)).isEqualTo(before).endsWith("/run/");
+    }
+
+    @Test
     void largestClientBreaksTiesByTheSmallestId() {
         assertThat(FedPtBenchmark.largestClient(Map.of("c", 5L, "a", 9L, "b", 9L))).isEqualTo("a");
         assertThat(FedPtBenchmark.largestClient(Map.of("c", 10L, "a", 9L))).isEqualTo("c");

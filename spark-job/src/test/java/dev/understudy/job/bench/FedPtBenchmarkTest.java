@@ -91,10 +91,14 @@ class FedPtBenchmarkTest extends SparkTestBase {
     }
 
     static FedPtBenchmark.Result run(String name, String yaml, List<String> sets) throws Exception {
+        return run(name, yaml, sets, false);
+    }
+
+    static FedPtBenchmark.Result run(String name, String yaml, List<String> sets, boolean reuse) throws Exception {
         Path conf = tmp.resolve(name + ".yaml");
         Files.writeString(conf, yaml, StandardCharsets.UTF_8);
         FedPtBenchmark.Options o = new FedPtBenchmark.Options(tmp.resolve(name), null, List.of(conf), sets, family, null,
-                tmp.resolve("cache"), false, "understudy bench fedpt --conf " + conf,
+                tmp.resolve("cache"), reuse, "understudy bench fedpt --conf " + conf,
                 new PrintStream(new ByteArrayOutputStream()));
         return FedPtBenchmark.run(spark, o);
     }
@@ -207,5 +211,10 @@ class FedPtBenchmarkTest extends SparkTestBase {
         assertThat(r.samples().get("large_base").get(0)[0]).startsWith("Define \"");
         assertThat(r.memory()).isEmpty();
         assertThat(r.ratios().get("bytes_up_per_client")).isBetween(0.0, 1.0);
+
+        // --reuse: the runs are found complete and resumed, not retrained; the table is the same
+        FedPtBenchmark.Result again = run("glosses", yaml, List.of(), true);
+        assertThat(again.runs().values()).allSatisfy(x -> assertThat(x.resumedFrom()).isEqualTo(2));
+        assertThat(again.report().rows()).isEqualTo(r.rows());
     }
 }
