@@ -285,6 +285,7 @@ public final class FedPtBenchmark {
             traffic.add(traffic("fedavg_large", large.name(), r));
         }
         List<FedPtReport.Memory> memory = new ArrayList<>();
+        String probeNote = null;
         if (bench.memoryProbe()) {
             t = header(out, "memory of one client's local training (fresh JVM per model)");
             String clientId = largestClient(prepared.trainSizes());
@@ -305,8 +306,8 @@ public final class FedPtBenchmark {
                         ts.batchSize(), FedPtReport.mib(res.peakRss()), FedPtReport.mib(res.nativeTraining()),
                         FedPtReport.mib(res.tensorStateBytes()));
             }
-            setup.put("memory probe", "client " + clientId + " (the largest), " + examples.size() + " training examples, "
-                    + steps + " steps of batch " + ts.batchSize() + ", 1 torch thread, in a fresh JVM per model");
+            probeNote = "client " + clientId + " (the largest), " + examples.size() + " training examples, " + steps
+                    + " steps of batch " + ts.batchSize() + ", 1 torch thread, in a fresh JVM per model";
             phases.put("memory", done(t));
         }
 
@@ -334,6 +335,9 @@ public final class FedPtBenchmark {
         setup.put("seed", base.seed() + " (partitioning, client sampling, training); the same for every run");
         setup.put("machine", Runtime.getRuntime().availableProcessors() + " cores, Spark " + spark.sparkContext().master()
                 + "; timings on a shared machine");
+        if (probeNote != null) {
+            setup.put("memory probe", probeNote);
+        }
         phases.put("total", done(start));
         FedPtReport report = new FedPtReport(bench.dataset() + " (" + nClients + " clients)", ev.metricName(), setup, rows,
                 ablation, traffic, memory, bench.gapTarget(), o.command(), phases, samples);

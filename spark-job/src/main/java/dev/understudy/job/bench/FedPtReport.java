@@ -177,6 +177,9 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
 
     /** "reached" / "NOT reached" / "undefined" for the gap target. */
     String verdict(double closed) {
+        if (row(LARGE_BASE) == null || row(PROXY) == null || row(FEDAVG_LARGE) == null) {
+            return "undefined (the large base, the FedPT proxy or FedAvg-large was not run)";
+        }
         if (Double.isNaN(closed)) {
             return "undefined (FedAvg-large does not differ from the large base)";
         }

@@ -42,7 +42,11 @@ class FedPtReportTest {
         assertThat(FedPtReport.gapClosed(0.5, 0.4, 0.7)).isCloseTo(-0.5, within(1e-12)); // worse than the base
         assertThat(r.verdict(0.7)).isEqualTo("reached");
         assertThat(r.verdict(0.69)).isEqualTo("NOT reached");
-        assertThat(r.verdict(Double.NaN)).startsWith("undefined");
+        assertThat(r.verdict(Double.NaN)).startsWith("undefined (FedAvg-large does not differ");
+        FedPtReport noLarge = new FedPtReport(r.title(), r.metricName(), r.setup(), r.rows().subList(0, 3), List.of(),
+                List.of(), List.of(), 0.7, r.command(), Map.of(), Map.of());
+        assertThat(noLarge.metricGapClosed()).isNaN();
+        assertThat(noLarge.verdict(noLarge.metricGapClosed())).contains("was not run");
     }
 
     @Test
