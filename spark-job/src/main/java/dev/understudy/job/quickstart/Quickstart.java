@@ -134,8 +134,8 @@ public final class Quickstart {
         EvaluateJob.Report smallBase = EvaluateJob.evaluate(spark, fedavgCfg, null, true);
         entries.add(new Entry(small.name(), "base (pretrained only)", smallBase.loss(), smallBase.accuracy(),
                 small.name() + "/"));
-        EvaluateJob.Report smallTuned = EvaluateJob.evaluate(spark, fedavgCfg, null, false);
-        entries.add(new Entry(small.name(), "FedAvg-LoRA", smallTuned.loss(), smallTuned.accuracy(),
+        RoundEngine.RoundMetrics tuned = lastEvaluated(fedavg.rounds()); // the final adapter, evaluated by the run
+        entries.add(new Entry(small.name(), "FedAvg-LoRA", tuned.evalLoss(), tuned.evalAccuracy(),
                 "runs/fedavg-small/adapter/"));
         if (o.fedpt()) {
             JobConfig largeBaseCfg = jobConfig(o, clients, largeUri, runs.resolve("large-base"),
@@ -151,8 +151,9 @@ public final class Quickstart {
         if (o.fedpt()) {
             t = header(out, 5, steps, "FedPT: clients tune '" + small.name() + "', the server proxy-tunes '" + large.name()
                     + "' and distils it back each round");
-            JobConfig fedptCfg = jobConfig(o, clients, smallUri, runs.resolve("fedpt"), List.of("method=fedpt",
-                    "method_params.large=" + largeUri, "method_params.kd_data=" + server.toUri()));
+            JobConfig fedptCfg = jobConfig(o, List.of("quickstart.yaml", "quickstart-fedpt.yaml"), clients, smallUri,
+                    runs.resolve("fedpt"), List.of("method_params.large=" + largeUri,
+                            "method_params.kd_data=" + server.toUri()));
             fedpt = FederatedJob.run(spark, fedptCfg, false);
             RoundEngine.RoundMetrics last = lastEvaluated(fedpt.rounds());
             entries.add(new Entry(small.name(), "FedPT (distilled from the proxy-tuned large)", last.evalLoss(),
@@ -204,15 +205,29 @@ public final class Quickstart {
     }
 
     static JobConfig jobConfig(Options o, Path data, String modelUri, Path runDir, List<String> extra) {
+        return jobConfig(o, List.of("quickstart.yaml"), data, modelUri, runDir, extra);
+    }
+
+    /**
+     * The job config from {@code confFiles} (in {@code confDir}) with the paths filled in, then the
+     * user's {@code --set}s; {@code method_params.*} overrides go to the FedPT run only.
+     */
+    static JobConfig jobConfig(Options o, List<String> confFiles, Path data, String modelUri, Path runDir,
+            List<String> extra) {
+        boolean fedpt = confFiles.contains("quickstart-fedpt.yaml");
         List<String> sets = new ArrayList<>();
         sets.add("data.path=" + data.toUri());
         sets.add("model.base=" + modelUri);
         sets.add("output.dir=" + runDir.toUri());
         sets.addAll(extra);
-        sets.addAll(o.sets());
+        for (String s : o.sets()) {
+            if (fedpt || !s.startsWith("method_params.")) {
+                sets.add(s);
+            }
+        }
         Path defaults = o.confDir().resolve("defaults.yaml");
-        return ConfigLoader.load(Files.exists(defaults) ? defaults : null, List.of(o.confDir().resolve("quickstart.yaml")),
-                sets);
+        List<Path> files = confFiles.stream().map(f -> o.confDir().resolve(f)).toList();
+        return ConfigLoader.load(Files.exists(defaults) ? defaults : null, files, sets);
     }
 
     static RoundEngine.RoundMetrics lastEvaluated(List<RoundEngine.RoundMetrics> rounds) {
