@@ -133,7 +133,7 @@ public final class Quickstart {
         t = header(out, 4, steps, "evaluate base and tuned models on every client's held-out rows");
         EvaluateJob.Report smallBase = EvaluateJob.evaluate(spark, fedavgCfg, null, true);
         entries.add(new Entry(small.name(), "base (pretrained only)", smallBase.loss(), smallBase.accuracy(),
-                small.name() + "/"));
+                o.familyDir().resolve(small.name()).toString()));
         RoundEngine.RoundMetrics tuned = lastEvaluated(fedavg.rounds()); // the final adapter, evaluated by the run
         entries.add(new Entry(small.name(), "FedAvg-LoRA", tuned.evalLoss(), tuned.evalAccuracy(),
                 "runs/fedavg-small/adapter/"));
@@ -142,7 +142,7 @@ public final class Quickstart {
                     List.of("method=fedavg_lora", "output.overwrite=true"));
             EvaluateJob.Report largeBase = EvaluateJob.evaluate(spark, largeBaseCfg, null, true);
             entries.add(new Entry(large.name(), "base (pretrained only)", largeBase.loss(), largeBase.accuracy(),
-                    large.name() + "/"));
+                    o.familyDir().resolve(large.name()).toString()));
         }
         phases.put("evaluate", done(t));
 
@@ -264,6 +264,7 @@ public final class Quickstart {
         b.append("Sentiment (uci-sentiment), ").append(r.fedavg().clients()).append(" clients, ")
                 .append(r.fedavg().trainRows()).append(" training rows, ").append(cfg.server().rounds())
                 .append(" rounds; accuracy = label scoring on every client's held-out rows.\n\n");
+        b.append("Artifacts are relative to ").append(r.resultsFile().getParent()).append(" unless absolute.\n\n");
         b.append("| model | training | eval loss | accuracy | artifacts |\n|---|---|---|---|---|\n");
         for (Entry e : r.entries()) {
             b.append("| ").append(e.model()).append(" | ").append(e.training()).append(" | ").append(fmt(e.evalLoss(), 4))
