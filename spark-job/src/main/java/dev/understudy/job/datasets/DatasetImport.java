@@ -80,7 +80,16 @@ public final class DatasetImport {
         for (Object[] r : table.rows()) {
             rows.add(RowFactory.create(r));
         }
-        spark.createDataFrame(rows, schema(table.columns())).coalesce(1).write()
+        // slices of about 512 KB, so no single task carries the whole table (Spark warns above 1 MB)
+        long chars = 0;
+        for (Object[] r : table.rows()) {
+            for (Object v : r) {
+                chars += v instanceof String str ? str.length() : 8;
+            }
+        }
+        int slices = (int) Math.max(1, Math.min(256, chars / (512 * 1024) + 1));
+        var rdd = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(rows, slices);
+        spark.createDataFrame(rdd, schema(table.columns())).coalesce(1).write()
                 .mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists)
                 .parquet(outPath.toString());
 

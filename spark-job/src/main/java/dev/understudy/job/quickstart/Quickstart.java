@@ -133,16 +133,16 @@ public final class Quickstart {
         t = header(out, 4, steps, "evaluate base and tuned models on every client's held-out rows");
         EvaluateJob.Report smallBase = EvaluateJob.evaluate(spark, fedavgCfg, null, true);
         entries.add(new Entry(small.name(), "base (pretrained only)", smallBase.loss(), smallBase.accuracy(),
-                small.name() + "/"));
-        EvaluateJob.Report smallTuned = EvaluateJob.evaluate(spark, fedavgCfg, null, false);
-        entries.add(new Entry(small.name(), "FedAvg-LoRA", smallTuned.loss(), smallTuned.accuracy(),
+                o.familyDir().resolve(small.name()).toString()));
+        RoundEngine.RoundMetrics tuned = lastEvaluated(fedavg.rounds()); // the final adapter, evaluated by the run
+        entries.add(new Entry(small.name(), "FedAvg-LoRA", tuned.evalLoss(), tuned.evalAccuracy(),
                 "runs/fedavg-small/adapter/"));
         if (o.fedpt()) {
             JobConfig largeBaseCfg = jobConfig(o, clients, largeUri, runs.resolve("large-base"),
                     List.of("method=fedavg_lora", "output.overwrite=true"));
             EvaluateJob.Report largeBase = EvaluateJob.evaluate(spark, largeBaseCfg, null, true);
             entries.add(new Entry(large.name(), "base (pretrained only)", largeBase.loss(), largeBase.accuracy(),
-                    large.name() + "/"));
+                    o.familyDir().resolve(large.name()).toString()));
         }
         phases.put("evaluate", done(t));
 
@@ -151,8 +151,9 @@ public final class Quickstart {
         if (o.fedpt()) {
             t = header(out, 5, steps, "FedPT: clients tune '" + small.name() + "', the server proxy-tunes '" + large.name()
                     + "' and distils it back each round");
-            JobConfig fedptCfg = jobConfig(o, clients, smallUri, runs.resolve("fedpt"), List.of("method=fedpt",
-                    "method_params.large=" + largeUri, "method_params.kd_data=" + server.toUri()));
+            JobConfig fedptCfg = jobConfig(o, List.of("quickstart.yaml", "quickstart-fedpt.yaml"), clients, smallUri,
+                    runs.resolve("fedpt"), List.of("method_params.large=" + largeUri,
+                            "method_params.kd_data=" + server.toUri()));
             fedpt = FederatedJob.run(spark, fedptCfg, false);
             RoundEngine.RoundMetrics last = lastEvaluated(fedpt.rounds());
             entries.add(new Entry(small.name(), "FedPT (distilled from the proxy-tuned large)", last.evalLoss(),
@@ -224,15 +225,29 @@ public final class Quickstart {
     }
 
     static JobConfig jobConfig(Options o, Path data, String modelUri, Path runDir, List<String> extra) {
+        return jobConfig(o, List.of("quickstart.yaml"), data, modelUri, runDir, extra);
+    }
+
+    /**
+     * The job config from {@code confFiles} (in {@code confDir}) with the paths filled in, then the
+     * user's {@code --set}s; {@code method_params.*} overrides go to the FedPT run only.
+     */
+    static JobConfig jobConfig(Options o, List<String> confFiles, Path data, String modelUri, Path runDir,
+            List<String> extra) {
+        boolean fedpt = confFiles.contains("quickstart-fedpt.yaml");
         List<String> sets = new ArrayList<>();
         sets.add("data.path=" + data.toUri());
         sets.add("model.base=" + modelUri);
         sets.add("output.dir=" + runDir.toUri());
         sets.addAll(extra);
-        sets.addAll(o.sets());
+        for (String s : o.sets()) {
+            if (fedpt || !s.startsWith("method_params.")) {
+                sets.add(s);
+            }
+        }
         Path defaults = o.confDir().resolve("defaults.yaml");
-        return ConfigLoader.load(Files.exists(defaults) ? defaults : null, List.of(o.confDir().resolve("quickstart.yaml")),
-                sets);
+        List<Path> files = confFiles.stream().map(f -> o.confDir().resolve(f)).toList();
+        return ConfigLoader.load(Files.exists(defaults) ? defaults : null, files, sets);
     }
 
     static RoundEngine.RoundMetrics lastEvaluated(List<RoundEngine.RoundMetrics> rounds) {
@@ -269,6 +284,7 @@ public final class Quickstart {
         b.append("Sentiment (uci-sentiment), ").append(r.fedavg().clients()).append(" clients, ")
                 .append(r.fedavg().trainRows()).append(" training rows, ").append(cfg.server().rounds())
                 .append(" rounds; accuracy = label scoring on every client's held-out rows.\n\n");
+        b.append("Artifacts are relative to ").append(r.resultsFile().getParent()).append(" unless absolute.\n\n");
         b.append("| model | training | eval loss | accuracy | artifacts |\n|---|---|---|---|---|\n");
         for (Entry e : r.entries()) {
             b.append("| ").append(e.model()).append(" | ").append(e.training()).append(" | ").append(fmt(e.evalLoss(), 4))

@@ -58,14 +58,19 @@ class QuickstartPartsTest extends SparkTestBase {
         assertThat(fedavg.model().base()).isEqualTo("file:///m/small");
         assertThat(fedavg.server().rounds() % fedavg.server().evalEvery())
                 .as("the last round must be evaluated (server.rounds a multiple of server.eval_every)").isZero();
-        JobConfig fedpt = Quickstart.jobConfig(o, tmp.resolve("clients"), "file:///m/small", tmp.resolve("r2"),
-                List.of("method=fedpt", "method_params.large=file:///m/large", "method_params.kd_data=file:///d/server"));
+        JobConfig fedpt = Quickstart.jobConfig(o, List.of("quickstart.yaml", "quickstart-fedpt.yaml"),
+                tmp.resolve("clients"), "file:///m/small", tmp.resolve("r2"),
+                List.of("method_params.large=file:///m/large", "method_params.kd_data=file:///d/server"));
         assertThat(fedpt.method()).isEqualTo("fedpt");
-        assertThat(fedpt.methodParams()).containsEntry("large", "file:///m/large");
+        assertThat(fedpt.methodParams()).containsEntry("large", "file:///m/large").containsKey("ce_weight");
+        assertThat(dev.understudy.job.method.FedPtConfig.parse(fedpt.methodParams()).ceWeight()).isEqualTo(0.5);
         // user overrides come last
-        Quickstart.Options o2 = new Quickstart.Options(tmp, tmp, tmp, CONF, List.of("server.rounds=3", "server.eval_every=1"),
+        Quickstart.Options o2 = new Quickstart.Options(tmp, tmp, tmp, CONF, List.of("server.rounds=3", "server.eval_every=1",
+                "method_params.alpha=0.5"),
                 List.of(), true, false, new PrintStream(new ByteArrayOutputStream()), false);
-        assertThat(Quickstart.jobConfig(o2, tmp, "file:///m/small", tmp, List.of()).server().rounds()).isEqualTo(3);
+        JobConfig overridden = Quickstart.jobConfig(o2, tmp, "file:///m/small", tmp, List.of());
+        assertThat(overridden.server().rounds()).isEqualTo(3);
+        assertThat(overridden.methodParams()).as("method_params overrides go to the FedPT run only").isEmpty();
     }
 
     private Set<String> texts(Path p) {
