@@ -41,10 +41,16 @@ import org.apache.spark.sql.SparkSession;
 public final class FederatedJob {
     private FederatedJob() {}
 
-    /** What a run produced. */
+    /**
+     * What a run produced.
+     *
+     * @param finalAdapter the committed global adapter of the last round run
+     * @param methodState the method's round-to-round state after that round ({@link
+     *     dev.understudy.job.method.FederatedMethod#state()}; e.g. FedPT's expert offset)
+     */
     public record JobResult(String outputDir, List<RoundEngine.RoundMetrics> rounds, int resumedFrom,
             Map<String, Long> skippedRows, long truncatedRows, long heldOutRows, int clients, long trainRows,
-            float[] finalAdapter) {}
+            float[] finalAdapter, Map<String, float[]> methodState) {}
 
     /**
      * Runs (or, with {@code resume}, continues) the job.
@@ -143,7 +149,7 @@ public final class FederatedJob {
                         strategy, method, store, opts, resolved, base, labels, data.skippedTotal());
                 RoundEngine.Result r = engine.run();
                 return new JobResult(store.base(), r.rounds(), r.resumedFrom(), data.skipped(), data.truncated(),
-                        data.heldOut(), data.trainSizes().size(), data.rows(), r.finalAdapter());
+                        data.heldOut(), data.trainSizes().size(), data.rows(), r.finalAdapter(), r.methodState());
             }
         }
     }

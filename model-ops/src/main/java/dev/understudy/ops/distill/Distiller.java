@@ -92,13 +92,25 @@ public final class Distiller implements AutoCloseable {
      */
     public Distiller(LogitSource large, DecoderModel smallBase, LoraAdapter student, DistillConfig config, int padId,
             NDManager parent) {
+        this(large, smallBase, student, null, config, padId, parent);
+    }
+
+    /**
+     * As {@link #Distiller(LogitSource, DecoderModel, LoraAdapter, DistillConfig, int, NDManager)}
+     * with the teacher's expert given separately from the student's starting point.
+     *
+     * @param expert the teacher's expert adapter (snapshotted, so the caller may close it), or null
+     *     for a snapshot of {@code student}
+     */
+    public Distiller(LogitSource large, DecoderModel smallBase, LoraAdapter student, LoraAdapter expert,
+            DistillConfig config, int padId, NDManager parent) {
         this.config = checkNotNull(config, "distillation config");
         this.small = checkNotNull(smallBase, "small base model");
         this.student = checkNotNull(student, "student adapter");
         this.padId = padId;
         this.manager = parent.newSubManager();
         try {
-            this.expertSnapshot = student.copy(manager);
+            this.expertSnapshot = (expert == null ? student : expert).copy(manager);
             this.teacher = ProxyLogitSource.of(large, smallBase, expertSnapshot, config.alpha(), padId);
             this.objective = new DistillObjective(teacher, config.temperature(), config.ceWeight());
             this.trainer = new Trainer(smallBase, student, config.train(), padId, manager, objective);

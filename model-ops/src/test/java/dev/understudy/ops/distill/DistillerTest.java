@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.understudy.ops.infer.LogitSource;
 import dev.understudy.ops.infer.ModelLogitSource;
+import dev.understudy.ops.infer.ProxyLogitSource;
 import dev.understudy.ops.lora.LoraAdapter;
 import dev.understudy.ops.lora.LoraConfig;
 import dev.understudy.ops.model.DecoderModel;
@@ -160,6 +161,34 @@ class DistillerTest {
             at += p.length;
         }
         return out;
+    }
+
+    @Test
+    void anExplicitExpertIsTheTeachersExpertAndTheStudentStartsFromItsOwnAdapter() {
+        DistillConfig cfg = DistillConfig.simple(1e-2, 8, 3, 3).withEvalExamples(0);
+        try (NDManager m = root.newSubManager();
+                LoraAdapter student = LoraAdapter.create(small, LORA, 9, m); // B = 0: the small base itself
+                LoraAdapter expert = aggregated(m)) {
+            float[] startStudent = flatten(student);
+            float[] want = ProxyLogitSource.of(largeSource(), small, expert, cfg.alpha(), 0)
+                    .sequenceLogits(ids(data), m).toFloatArray();
+            try (Distiller d = new Distiller(largeSource(), small, student, expert, cfg, 0, m)) {
+                assertThat(flatten(student)).containsExactly(startStudent);
+                // the teacher is a snapshot: changing the caller's expert afterwards does not change it
+                expert.load(LoraAdapter.create(small, LORA, 9, m).exportTensors());
+                assertThat(d.teacher().sequenceLogits(ids(data), m).toFloatArray()).containsExactly(want);
+                Distiller.DistillResult r = d.distill(data);
+                assertThat(r.kl()[0]).isGreaterThan(0.0);
+                assertThat(flatten(student)).isNotEqualTo(startStudent);
+            }
+            // the two-argument form is the snapshot of the student: with the student's B = 0 the teacher
+            // is the large model itself (expert = anti-expert)
+            try (LoraAdapter fresh = LoraAdapter.create(small, LORA, 9, m);
+                    Distiller d = new Distiller(largeSource(), small, fresh, cfg, 0, m)) {
+                assertThat(d.teacher().sequenceLogits(ids(data), m).toFloatArray())
+                        .containsExactly(largeSource().sequenceLogits(ids(data), m).toFloatArray(), within(1e-5f));
+            }
+        }
     }
 
     @Test

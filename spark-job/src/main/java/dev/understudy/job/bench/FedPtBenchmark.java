@@ -103,6 +103,15 @@ public final class FedPtBenchmark {
     /** A model to evaluate: {@code modelUri} (+ adapter), or the proxy large + α (small+adapter − small). */
     record Target(String modelUri, float[] adapter, String largeUri, double alpha) {}
 
+    /**
+     * The expert adapter of a FedPT run's proxy: its final adapter, plus the expert offset when the
+     * run used {@code method_params.expert: client_updates} (as {@code method/proxy.json} says).
+     */
+    static float[] proxyExpert(FederatedJob.JobResult fedpt) {
+        return dev.understudy.job.method.FedPt.expert(fedpt.finalAdapter(),
+                fedpt.methodState().get(dev.understudy.job.method.FedPt.EXPERT_OFFSET));
+    }
+
     /** Scores of one evaluation. */
     record Scores(double metric, double loss, long examples, List<GenerationEvalFunction.Sample> samples) {}
 
@@ -218,7 +227,7 @@ public final class FedPtBenchmark {
             ev.row(rows, samples, "fedpt_small", small.name(), "FedPT: small after distillation",
                     new Target(smallUri, fedpt.finalAdapter(), null, 0), fedpt, false, "runs/fedpt/adapter/");
             ev.row(rows, samples, "fedpt_proxy", large.name(), String.format(Locale.ROOT, "FedPT: proxy-tuned large (α=%s)",
-                    FedPtReport.fmt(fedptParams.alpha(), 2)), new Target(smallUri, fedpt.finalAdapter(), largeUri,
+                    FedPtReport.fmt(fedptParams.alpha(), 2)), new Target(smallUri, proxyExpert(fedpt), largeUri,
                     fedptParams.alpha()), fedpt, true, "runs/fedpt/method/proxy.json");
         }
         FederatedJob.JobResult fedavgSmall = results.get("fedavg-small");
@@ -249,7 +258,7 @@ public final class FedPtBenchmark {
             for (double a : bench.alphas()) {
                 boolean same = a == fedptParams.alpha();
                 FedPtReport.Score evalOnly = same ? new FedPtReport.Score(main.metric(), main.loss())
-                        : ev.score(new Target(smallUri, fedpt.finalAdapter(), largeUri, a));
+                        : ev.score(new Target(smallUri, proxyExpert(fedpt), largeUri, a));
                 FedPtReport.Row noKdRow = rows.stream().filter(x -> x.id().equals(FedPtReport.PROXY_NO_KD)).findFirst()
                         .orElse(null);
                 FedPtReport.Score noKd = fedavgSmall == null ? null : same
@@ -265,7 +274,7 @@ public final class FedPtBenchmark {
                         String name = "fedpt-alpha-" + FedPtReport.fmt(a, 2);
                         FederatedJob.JobResult ra = runner.run(name, "FedPT retrained at α=" + a, rc.fedpt(name, a),
                                 UnaryOperator.identity());
-                        retrained = ev.score(new Target(smallUri, ra.finalAdapter(), largeUri, a));
+                        retrained = ev.score(new Target(smallUri, proxyExpert(ra), largeUri, a));
                         retrainedSmall = ev.score(new Target(smallUri, ra.finalAdapter(), null, 0));
                     }
                 }

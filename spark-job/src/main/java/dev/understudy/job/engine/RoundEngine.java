@@ -108,7 +108,8 @@ public final class RoundEngine {
             long skippedRows, boolean updated, Map<String, Double> methodMetrics) implements Serializable {}
 
     /** Outcome of {@link #run}: the final global adapter and the metrics of every round of the run (also earlier runs' on resume). */
-    public record Result(float[] finalAdapter, List<RoundMetrics> rounds, int resumedFrom, String outputDir) {}
+    public record Result(float[] finalAdapter, List<RoundMetrics> rounds, int resumedFrom, String outputDir,
+            Map<String, float[]> methodState) {}
 
     /** FedAvg-LoRA on {@code settings.modelUri()}, no label scoring. */
     public RoundEngine(JavaSparkContext sc, JavaPairRDD<String, ClientData> clients, List<String> clientIds,
@@ -211,7 +212,7 @@ public final class RoundEngine {
         if (complete) {
             System.out.print(summaryTable(metrics));
         }
-        return new Result(global, metrics, resumedFrom, store.base());
+        return new Result(global, metrics, resumedFrom, store.base(), Map.copyOf(method.state()));
     }
 
     private static Map<String, float[]> readState(RunStore.CommittedRound cr, String file) throws IOException {

@@ -56,6 +56,14 @@ public final class FedPt implements FederatedMethod {
     private DecoderModel large;
     private List<Example> kd;
     private Map<String, Double> last = Map.of();
+    /**
+     * With {@code expert: client_updates}: Σ over past rounds of (θ̄_agg − θ̄_distilled), so that the
+     * expert is θ̄_agg + offset = the initial adapter + the sum of the aggregated client updates.
+     */
+    private float[] expertOffset;
+
+    /** Name of the expert offset in the committed method state. */
+    public static final String EXPERT_OFFSET = "expert_offset";
 
     public FedPt(String smallUri, FedPtConfig params, DataConfig data, double clientLr, double maxGradNorm) {
         this.smallUri = smallUri;
@@ -125,16 +133,22 @@ public final class FedPt implements FederatedMethod {
         ensureLoaded(ctx);
         long t0 = System.nanoTime();
         DecoderModel small = ctx.clientModel();
+        float[] expertVector = expert(aggregated, expertOffset);
         try (NDManager m = small.manager().newSubManager();
-                LoraAdapter student = LoraAdapter.create(small, ctx.settings().lora(), 0, m)) {
+                LoraAdapter student = LoraAdapter.create(small, ctx.settings().lora(), 0, m);
+                LoraAdapter expert = expertVector == aggregated ? null
+                        : LoraAdapter.create(small, ctx.settings().lora(), 0, m)) {
             student.load(AdapterVectors.unflatten(ctx.layout(), aggregated));
+            if (expert != null) {
+                expert.load(AdapterVectors.unflatten(ctx.layout(), expertVector));
+            }
             double lr = params.kdLr() > 0 ? params.kdLr() : clientLr;
             TrainConfig train = new TrainConfig(LrSchedule.constant(lr), 0.0, 0.9, 0.999, 1e-8, maxGradNorm,
                     params.kdBatchSize(), 1, Trainer.mix(ctx.seed() ^ 0x4B44L, round));
             DistillConfig dc = new DistillConfig(params.alpha(), params.temperature(), params.ceWeight(), params.kdSteps(),
                     Math.min(64, kd.size()), train);
-            try (Distiller d = new Distiller(new ModelLogitSource(large, null, ctx.settings().padId()), small, student, dc,
-                    ctx.settings().padId(), m)) {
+            try (Distiller d = new Distiller(new ModelLogitSource(large, null, ctx.settings().padId()), small, student,
+                    expert, dc, ctx.settings().padId(), m)) {
                 Distiller.DistillResult r = d.distill(kd);
                 Map<String, Double> metrics = new LinkedHashMap<>();
                 metrics.put("kd_kl_before", r.klBefore());
@@ -142,8 +156,60 @@ public final class FedPt implements FederatedMethod {
                 metrics.put("kd_seconds", (System.nanoTime() - t0) / 1e9);
                 last = metrics;
             }
-            return AdapterVectors.flatten(student.exportTensors());
+            float[] distilled = AdapterVectors.flatten(student.exportTensors());
+            if (params.expert() == FedPtConfig.Expert.CLIENT_UPDATES) {
+                expertOffset = nextExpertOffset(expertOffset, aggregated, distilled);
+            }
+            return distilled;
         }
+    }
+
+    /**
+     * The proxy's expert for a global adapter: {@code global + offset} ({@code expert:
+     * client_updates}), or {@code global} itself (returned as the same array) when there is no
+     * offset.
+     */
+    public static float[] expert(float[] global, float[] offset) {
+        if (offset == null) {
+            return global;
+        }
+        if (offset.length != global.length) {
+            throw new IllegalStateException("FedPT expert offset has " + offset.length + " values but the adapter has "
+                    + global.length + "; the run's method state does not belong to this adapter layout");
+        }
+        float[] e = new float[global.length];
+        for (int i = 0; i < e.length; i++) {
+            e[i] = global[i] + offset[i];
+        }
+        return e;
+    }
+
+    /**
+     * offset' = offset + (θ̄_agg − θ̄_distilled): the displacement the distillation made is taken
+     * back out of the expert, so {@code expert(distilled, offset') = expert(aggregated, offset)}.
+     */
+    static float[] nextExpertOffset(float[] offset, float[] aggregated, float[] distilled) {
+        float[] o = new float[aggregated.length];
+        for (int i = 0; i < o.length; i++) {
+            o[i] = (offset == null ? 0f : offset[i]) + (aggregated[i] - distilled[i]);
+        }
+        return o;
+    }
+
+    /** The expert adapter of the proxy for the committed global adapter {@code global}. */
+    public float[] expertFor(float[] global) {
+        return expert(global, expertOffset);
+    }
+
+    @Override
+    public Map<String, float[]> state() {
+        return expertOffset == null ? Map.of() : Map.of(EXPERT_OFFSET, expertOffset.clone());
+    }
+
+    @Override
+    public void restoreState(Map<String, float[]> state) {
+        float[] o = state.get(EXPERT_OFFSET);
+        expertOffset = o == null ? null : o.clone();
     }
 
     @Override
@@ -155,7 +221,7 @@ public final class FedPt implements FederatedMethod {
     public Map<String, Double> evaluateServer(MethodContext ctx, int round, float[] global) {
         ctx.spark().setJobGroup("understudy-round-" + round, "round " + round + ": proxy-tuned large model evaluation",
                 false);
-        Broadcast<float[]> b = ctx.spark().broadcast(global);
+        Broadcast<float[]> b = ctx.spark().broadcast(expertFor(global));
         List<EvalFunction.ClientEval> evals = new ArrayList<>(ctx.clients().mapPartitions(new ProxyEvalFunction(b,
                 ctx.layout(), ctx.settings(), params.large(), params.alpha(), ctx.labels())).collect());
         b.unpersist(false);
@@ -170,7 +236,13 @@ public final class FedPt implements FederatedMethod {
 
     @Override
     public void finish(MethodContext ctx, float[] global) throws IOException {
-        ctx.store().writeString("method/proxy.json", descriptor("adapter").toString());
+        if (expertOffset == null) {
+            ctx.store().writeString("method/proxy.json", descriptor("adapter").toString());
+        } else {
+            RoundEngine.writePeft(ctx.store().sink("method/expert"), ctx.clientModel(), ctx.settings(),
+                    expertFor(global), ctx.layout());
+            ctx.store().writeString("method/proxy.json", descriptor("method/expert").toString());
+        }
     }
 
     /**
@@ -188,6 +260,7 @@ public final class FedPt implements FederatedMethod {
             o.addProperty("expert_adapter", adapter);
         }
         o.addProperty("alpha", params.alpha());
+        o.addProperty("expert", params.expert().key());
         return o;
     }
 

@@ -22,12 +22,47 @@ import java.util.Map;
  * @param kdMaxExamples {@code method_params.kd_max_examples}: use at most this many rows of kd_data (0 = all)
  * @param distill {@code method_params.distill}: false skips step 5 (FedPT without distillation, i.e.
  *     FedAvg on the small model with proxy-tuned evaluation)
+ * @param expert {@code method_params.expert}: which small adapter is the proxy's expert (see {@link Expert})
  */
 public record FedPtConfig(String large, double alpha, double temperature, double ceWeight, int kdSteps, double kdLr,
-        int kdBatchSize, String kdData, int kdMaxExamples, boolean distill) {
+        int kdBatchSize, String kdData, int kdMaxExamples, boolean distill, Expert expert) {
 
     static final List<String> KEYS = List.of("large", "alpha", "temperature", "ce_weight", "kd_steps", "kd_lr",
-            "kd_batch_size", "kd_data", "kd_max_examples", "distill");
+            "kd_batch_size", "kd_data", "kd_max_examples", "distill", "expert");
+
+    /**
+     * The expert of the proxy {@code z_large + α (z_expert − z_small)} (teacher of the distillation,
+     * server evaluation, final {@code proxy.json}).
+     */
+    public enum Expert {
+        /**
+         * {@code aggregate} (default, methods.md §1(a) step 4): the round's aggregated adapter θ̄_agg.
+         * From round 2 on it started from the distilled adapter, so it carries what was distilled from
+         * the large model, and the offset against the original small base adds that again each round.
+         */
+        AGGREGATE,
+        /**
+         * {@code client_updates} (a project variant, not in the paper): the initial adapter plus the
+         * sum of the rounds' aggregated client updates θ̄_agg − θ̄_start, i.e. without the displacements
+         * made by the server's distillation. The distilled adapter is still what the clients start
+         * from; the expert only leaves out what the large model itself taught the small one.
+         */
+        CLIENT_UPDATES;
+
+        public String key() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        static Expert parse(String v) {
+            for (Expert e : values()) {
+                if (e.key().equals(v.trim().toLowerCase(java.util.Locale.ROOT))) {
+                    return e;
+                }
+            }
+            throw new IllegalArgumentException("Cannot set method_params.expert to '" + v
+                    + "': must be aggregate (the paper's expert: the aggregated adapter) or client_updates");
+        }
+    }
 
     public FedPtConfig {
         require(large != null && !large.isBlank(), "large", large, "the URI of the large model directory");
@@ -40,6 +75,7 @@ public record FedPtConfig(String large, double alpha, double temperature, double
         require(!distill || (kdData != null && !kdData.isBlank()), "kd_data", kdData,
                 "the URI of the server's distillation set (or set method_params.distill=false)");
         require(kdMaxExamples >= 0, "kd_max_examples", kdMaxExamples, "≥ 0 (0 = all)");
+        require(expert != null, "expert", expert, "aggregate or client_updates");
     }
 
     /** Parses {@code method_params}, rejecting unknown keys with the nearest valid one. */
@@ -55,7 +91,7 @@ public record FedPtConfig(String large, double alpha, double temperature, double
         return new FedPtConfig(str(m, "large", null), num(m, "alpha", 1.0), num(m, "temperature", 1.0),
                 num(m, "ce_weight", 0.0), (int) num(m, "kd_steps", 20), num(m, "kd_lr", 0.0),
                 (int) num(m, "kd_batch_size", 8), str(m, "kd_data", null), (int) num(m, "kd_max_examples", 0),
-                bool(m, "distill", true));
+                bool(m, "distill", true), Expert.parse(str(m, "expert", "aggregate")));
     }
 
     private static void require(boolean ok, String key, Object value, String what) {

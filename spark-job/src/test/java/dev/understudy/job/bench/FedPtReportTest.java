@@ -86,7 +86,7 @@ class FedPtReportTest {
         var rm2 = new dev.understudy.job.engine.RoundEngine.RoundMetrics(2, 4, 4, 0, 0.5, Double.NaN, Double.NaN,
                 Double.NaN, 4 * 400, 4 * 400, 1, 1, 1, 0, 0, 0, 0, 1, 0, true, Map.of());
         var result = new dev.understudy.job.FederatedJob.JobResult("o", List.of(rm, rm2), 0, Map.of(), 0, 0, 4, 10,
-                new float[100]);
+                new float[100], Map.of());
         FedPtReport.Traffic t = FedPtBenchmark.traffic("fedpt", "small", result);
         // (1200 + 1600) / (3 + 4) succeeded uploads; 3200 / 8 sampled downloads
         assertThat(t.upPerClient()).isCloseTo(400, within(1e-9));

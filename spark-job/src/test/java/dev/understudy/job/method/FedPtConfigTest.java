@@ -15,6 +15,15 @@ class FedPtConfigTest {
         assertThat(c.ceWeight()).isEqualTo(0.0);
         assertThat(c.kdLr()).isEqualTo(0.0); // = client.lr
         assertThat(c.distill()).isTrue();
+        assertThat(c.expert()).isEqualTo(FedPtConfig.Expert.AGGREGATE);
+    }
+
+    @Test
+    void theExpertIsAggregateOrClientUpdates() {
+        assertThat(FedPtConfig.parse(Map.of("large", "x", "kd_data", "y", "expert", "client_updates")).expert())
+                .isEqualTo(FedPtConfig.Expert.CLIENT_UPDATES);
+        assertThatThrownBy(() -> FedPtConfig.parse(Map.of("large", "x", "kd_data", "y", "expert", "distilled")))
+                .hasMessageContaining("method_params.expert").hasMessageContaining("client_updates");
     }
 
     @Test

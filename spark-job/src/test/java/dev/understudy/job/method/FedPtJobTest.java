@@ -100,6 +100,36 @@ class FedPtJobTest extends SparkTestBase {
     }
 
     @Test
+    void theClientUpdatesExpertLeavesOutTheDistillationAndResumesBitIdentically() throws Exception {
+        String cu = "method_params.expert=client_updates";
+        // round 1: the teacher's expert is the aggregate in both modes, so the distilled adapters agree
+        FederatedJob.JobResult agg1 = FederatedJob.run(spark, config("fedpt-agg-1"), false, 1);
+        FederatedJob.JobResult cu1 = FederatedJob.run(spark, config("fedpt-cu", cu), false, 1);
+        assertThat(cu1.finalAdapter()).isEqualTo(agg1.finalAdapter());
+        assertThat(agg1.methodState()).isEmpty();
+        float[] offset1 = cu1.methodState().get(FedPt.EXPERT_OFFSET);
+        assertThat(offset1).hasSameSizeAs(cu1.finalAdapter());
+        // the offset is what the distillation moved: aggregate − distilled ≠ 0; expert = the aggregate
+        float[] expert1 = FedPt.expert(cu1.finalAdapter(), offset1);
+        assertThat(expert1).isNotEqualTo(cu1.finalAdapter());
+
+        FederatedJob.JobResult resumed = FederatedJob.run(spark, config("fedpt-cu", cu), true);
+        FederatedJob.JobResult full = FederatedJob.run(spark, config("fedpt-cu-full", cu), false);
+        assertThat(resumed.resumedFrom()).isEqualTo(1);
+        assertThat(resumed.finalAdapter()).isEqualTo(full.finalAdapter());
+        assertThat(resumed.methodState().get(FedPt.EXPERT_OFFSET)).isEqualTo(full.methodState().get(FedPt.EXPERT_OFFSET));
+        // from round 2 on the teacher differs from the paper's expert, so the runs part
+        FederatedJob.JobResult aggFull = FederatedJob.run(spark, config("fedpt-agg-full"), false);
+        assertThat(full.finalAdapter()).isNotEqualTo(aggFull.finalAdapter());
+        assertThat(full.rounds().get(1).methodMetrics().get("kd_kl_before"))
+                .isNotEqualTo(aggFull.rounds().get(1).methodMetrics().get("kd_kl_before"));
+        assertThat(tmp.resolve("fedpt-cu-full/method/proxy.json")).content()
+                .contains("\"expert_adapter\":\"method/expert\"").contains("\"expert\":\"client_updates\"");
+        assertThat(tmp.resolve("fedpt-cu-full/method/expert/adapter_model.safetensors")).exists();
+        assertThat(tmp.resolve("fedpt-cu-full/method/expert/adapter_config.json")).exists();
+    }
+
+    @Test
     void modelsThatDoNotShareAVocabularyAreRejected() throws Exception {
         var spec = ByteLevelBpeTrainer.byteLevel(List.of("<|pad|>", "<|bos|>", "<|eos|>", "<|x|>", "<|y|>"));
         Path other = tmp.resolve("other-large");
