@@ -191,6 +191,11 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
         return closed >= gapTarget - 1e-9;
     }
 
+    /** {@link #reached}, or null when the gap is undefined (NaN: a row missing, or no gap to close). */
+    Boolean reachedOrNull(double closed) {
+        return Double.isNaN(closed) ? null : reached(closed);
+    }
+
     /** The report as Markdown (results.md). */
     public String markdown() {
         StringBuilder b = new StringBuilder("# FedPT comparison: ").append(title).append("\n\n");
@@ -325,14 +330,25 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
         return b.toString();
     }
 
+    /** A claimed reduction range in percent, e.g. "−36…40%". */
+    static String claimRange(double[] range) {
+        return String.format(Locale.ROOT, "−%.0f…%.0f%%", range[0], range[1]);
+    }
+
     private static String claim(double[] range) {
-        return String.format(Locale.ROOT, "−%.0f…%.0f%% (ratio %.2f…%.2f)", range[0], range[1], 1 - range[1] / 100,
-                1 - range[0] / 100);
+        return claimRange(range) + String.format(Locale.ROOT, " (ratio %.2f…%.2f)", 1 - range[1] / 100, 1 - range[0] / 100);
+    }
+
+    /** The change a ratio FedPT / FedAvg-large means: "−25.0%" for 0.75, "+10.0%" for 1.1, "-" when missing. */
+    static String change(double r) {
+        if (Double.isNaN(r)) {
+            return "-";
+        }
+        return r > 1 ? String.format(Locale.ROOT, "+%.1f%%", 100 * (r - 1)) : String.format(Locale.ROOT, "−%.1f%%", 100 * (1 - r));
     }
 
     private static void ratioLine(StringBuilder b, String name, double r, String claim) {
-        b.append("| ").append(name).append(" | ").append(fmt(r, 3)).append(" | ")
-                .append(Double.isNaN(r) ? "-" : String.format(Locale.ROOT, "−%.1f%%", 100 * (1 - r))).append(" | ")
+        b.append("| ").append(name).append(" | ").append(fmt(r, 3)).append(" | ").append(change(r)).append(" | ")
                 .append(claim).append(" |\n");
     }
 
@@ -365,15 +381,20 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
         Map<String, Double> ratio = ratios();
         if (!traffic.isEmpty() || !memory.isEmpty()) {
             b.append(String.format(Locale.ROOT, "%nFedPT / FedAvg-large: bytes up %s, bytes down %s per client per round"
-                    + " (paper: −36…40%%); peak RSS %s, native heap %s, tensor state %s (paper: −36…44%% memory)%n",
+                    + " (paper: %s); peak RSS %s, native heap %s, tensor state %s (paper: %s memory)%n",
                     fmt(ratio.get("bytes_up_per_client"), 3), fmt(ratio.get("bytes_down_per_client"), 3),
-                    fmt(ratio.get("peak_rss"), 3), fmt(ratio.get("native_heap_training"), 3),
-                    fmt(ratio.get("tensor_state"), 3)));
+                    claimRange(PAPER_COMM_REDUCTION), fmt(ratio.get("peak_rss"), 3),
+                    fmt(ratio.get("native_heap_training"), 3), fmt(ratio.get("tensor_state"), 3),
+                    claimRange(PAPER_MEMORY_REDUCTION)));
         }
         return b.toString();
     }
 
-    /** The report as JSON (results.json): every figure, the gap, the ratios and the claims. */
+    /**
+     * The report as JSON (results.json): every figure, the gap, the ratios and the claims. Keys in a
+     * fixed order (the same report gives the same bytes); a figure that could not be computed is NaN,
+     * a missing one (a run left out, an undefined gap's "reached") is null.
+     */
     public String json() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("title", title);
@@ -398,8 +419,8 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
         gap.put("metric", metricGapClosed());
         gap.put("eval_loss", lossGapClosed());
         gap.put("target", gapTarget);
-        gap.put("metric_reached", reached(metricGapClosed()));
-        gap.put("eval_loss_reached", reached(lossGapClosed()));
+        gap.put("metric_reached", reachedOrNull(metricGapClosed()));
+        gap.put("eval_loss_reached", reachedOrNull(lossGapClosed()));
         gap.put("proxy_without_distillation_metric", metricGapClosed(PROXY_NO_KD));
         gap.put("proxy_without_distillation_eval_loss", lossGapClosed(PROXY_NO_KD));
         m.put("gap_closed", gap);
@@ -430,10 +451,14 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
         }
         m.put("memory", mem);
         m.put("ratios_fedpt_over_fedavg_large", ratios());
-        m.put("paper_claims", Map.of("memory_reduction_percent", PAPER_MEMORY_REDUCTION, "communication_reduction_percent",
-                PAPER_COMM_REDUCTION, "source", "methods.md §1(d): unverified claims reported in a summary of the paper"));
+        Map<String, Object> claims = new LinkedHashMap<>();
+        claims.put("memory_reduction_percent", PAPER_MEMORY_REDUCTION);
+        claims.put("communication_reduction_percent", PAPER_COMM_REDUCTION);
+        claims.put("source", "methods.md §1(d): unverified claims reported in a summary of the paper");
+        m.put("paper_claims", claims);
         m.put("phase_seconds", phaseSeconds);
         m.put("samples", samples);
-        return new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(m) + "\n";
+        return new GsonBuilder().setPrettyPrinting().serializeNulls().serializeSpecialFloatingPointValues().create().toJson(m)
+                + "\n";
     }
 }

@@ -5,7 +5,12 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.understudy.job.FederatedJob;
+import dev.understudy.job.engine.RoundEngine;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -52,7 +57,7 @@ class FedPtReportTest {
     @Test
     void proxyWithoutDistillationGetsItsOwnGapAndAblationColumn() {
         FedPtReport base = report(List.of());
-        List<FedPtReport.Row> rows = new java.util.ArrayList<>(base.rows());
+        List<FedPtReport.Row> rows = new ArrayList<>(base.rows());
         rows.add(row("proxy_fedavg_small", 0.74, 1.55));
         FedPtReport r = new FedPtReport(base.title(), base.metricName(), base.setup(), rows,
                 List.of(new FedPtReport.AblationRow(1.0, new FedPtReport.Score(0.71, 1.6),
@@ -81,11 +86,11 @@ class FedPtReportTest {
 
     @Test
     void trafficAveragesOverRoundsAndClients() {
-        var rm = new dev.understudy.job.engine.RoundEngine.RoundMetrics(1, 4, 3, 1, 0.5, Double.NaN, Double.NaN,
+        var rm = new RoundEngine.RoundMetrics(1, 4, 3, 1, 0.5, Double.NaN, Double.NaN,
                 Double.NaN, 3 * 400, 4 * 400, 1, 1, 1, 0, 0, 0, 0, 1, 0, true, Map.of());
-        var rm2 = new dev.understudy.job.engine.RoundEngine.RoundMetrics(2, 4, 4, 0, 0.5, Double.NaN, Double.NaN,
+        var rm2 = new RoundEngine.RoundMetrics(2, 4, 4, 0, 0.5, Double.NaN, Double.NaN,
                 Double.NaN, 4 * 400, 4 * 400, 1, 1, 1, 0, 0, 0, 0, 1, 0, true, Map.of());
-        var result = new dev.understudy.job.FederatedJob.JobResult("o", List.of(rm, rm2), 0, Map.of(), 0, 0, 4, 10,
+        var result = new FederatedJob.JobResult("o", List.of(rm, rm2), 0, Map.of(), 0, 0, 4, 10,
                 new float[100], Map.of());
         FedPtReport.Traffic t = FedPtBenchmark.traffic("fedpt", "small", result);
         // (1200 + 1600) / (3 + 4) succeeded uploads; 3200 / 8 sampled downloads
@@ -112,5 +117,48 @@ class FedPtReportTest {
         assertThat(j.getAsJsonArray("alpha_ablation").get(0).getAsJsonObject().get("eval_only_gap_closed").getAsDouble())
                 .isCloseTo(0.4, within(1e-12));
         assertThat(j.getAsJsonObject("ratios_fedpt_over_fedavg_large").get("peak_rss").getAsDouble()).isEqualTo(0.5);
+    }
+
+    @Test
+    void undefinedGapGivesNullReachedAndAnIncreaseIsPrintedWithAPlus() {
+        FedPtReport base = report(List.of());
+        // FedAvg-large equal to the large base: no gap to close
+        List<FedPtReport.Row> rows = List.of(row("large_base", 0.50, 2.0), row("fedpt_proxy", 0.71, 1.6),
+                row("fedavg_large", 0.50, 2.0));
+        // FedPT's client needs 10% more bytes up than FedAvg-large's: 4400 / 4000
+        List<FedPtReport.Traffic> traffic = List.of(new FedPtReport.Traffic("fedpt", "small", 4400, 3000, 1100, 12),
+                new FedPtReport.Traffic("fedavg_large", "large", 4000, 4000, 1000, 12));
+        FedPtReport r = new FedPtReport(base.title(), base.metricName(), base.setup(), rows, List.of(), traffic, List.of(),
+                0.7, base.command(), base.phaseSeconds(), Map.of());
+        JsonObject gap = JsonParser.parseString(r.json()).getAsJsonObject().getAsJsonObject("gap_closed");
+        assertThat(gap.get("metric").getAsString()).isEqualTo("NaN");
+        assertThat(gap.get("metric_reached").isJsonNull()).isTrue();
+        assertThat(gap.get("eval_loss_reached").isJsonNull()).isTrue();
+        // up 4400 / 4000 = 1.1 → +10.0%; down 3000 / 4000 = 0.75 → −25.0%
+        assertThat(r.markdown()).contains("| bytes up per client per round | 1.100 | +10.0% |")
+                .contains("| bytes down per client per round | 0.750 | −25.0% |").doesNotContain("−-");
+    }
+
+    @Test
+    void jsonIsByteStableAndTheClaimsComeFromTheConstants() {
+        Map<String, String> setup = new LinkedHashMap<>();
+        for (String k : List.of("data", "split", "training", "FedPT", "seed", "models", "machine")) {
+            setup.put(k, "v-" + k);
+        }
+        FedPtReport base = report(List.of());
+        FedPtReport r = new FedPtReport(base.title(), base.metricName(), setup, base.rows(), List.of(), base.traffic(),
+                base.memory(), 0.7, base.command(), base.phaseSeconds(), Map.of());
+        String json = r.json();
+        // keys in insertion order (Map.of would iterate in an order that changes from JVM to JVM)
+        assertThat(json).containsSubsequence("\"data\"", "\"split\"", "\"training\"", "\"FedPT\"", "\"seed\"",
+                "\"models\"", "\"machine\"");
+        assertThat(json).containsSubsequence("\"memory_reduction_percent\"", "\"communication_reduction_percent\"",
+                "\"source\"");
+        JsonObject claims = JsonParser.parseString(json).getAsJsonObject().getAsJsonObject("paper_claims");
+        assertThat(claims.getAsJsonArray("memory_reduction_percent").get(1).getAsDouble())
+                .isEqualTo(FedPtReport.PAPER_MEMORY_REDUCTION[1]);
+        String claim = String.format(Locale.ROOT, "(paper: −%.0f…%.0f%%)", FedPtReport.PAPER_COMM_REDUCTION[0],
+                FedPtReport.PAPER_COMM_REDUCTION[1]);
+        assertThat(r.text()).contains(claim);
     }
 }
