@@ -1,5 +1,6 @@
 package dev.understudy.job.bench;
 
+import dev.understudy.job.config.FedPtBenchLoader;
 import dev.understudy.job.datasets.RegistryFetcher;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -33,6 +34,13 @@ public final class FedPtBenchCommand {
               --reuse            resume runs whose directory holds the same resolved configuration
               --defaults FILE    defaults file (default: conf/defaults.yaml if present)
               -h, --help         this help
+
+            The memory probe (bench.memory_probe, on by default) trains one client in a child JVM started with
+            this JVM's java.class.path, which must hold the application jar: true with bin/understudy; under
+            spark-submit add the jar with --driver-class-path, or set bench.memory_probe=false.
+            --reuse refuses an --out whose data split was made with other data settings (bench.dataset, data,
+            where, sample_rows, server_percent, split_columns, family, small, large): drop --reuse or use
+            another --out.
             """;
 
     public static int run(String[] args, PrintStream out) throws Exception {
@@ -64,7 +72,7 @@ public final class FedPtBenchCommand {
                     + USAGE);
         }
         // the bench section is validated before Spark starts
-        String dataset = new dev.understudy.job.config.FedPtBenchLoader(defaults, confs, sets).bench().dataset();
+        String dataset = new FedPtBenchLoader(defaults, confs, sets).bench().dataset();
         if (outDir == null) {
             outDir = Path.of("target/bench-fedpt", dataset);
         }

@@ -1,7 +1,9 @@
 package dev.understudy.job.bench;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import com.google.gson.Gson;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
@@ -22,12 +24,14 @@ import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Peak memory of one client's local training, measured in a fresh JVM so that nothing else (Spark,
@@ -87,7 +91,11 @@ public final class MemoryProbe {
     }
 
     /**
-     * Runs the probe for the model in {@code modelDir} in a child JVM with this JVM's class path.
+     * Runs the probe for the model in {@code modelDir} in a child JVM with this JVM's class path
+     * ({@code java.class.path}), killed after {@link #TIMEOUT}. The application jar must be on that
+     * class path: true when started by {@code bin/understudy}; under {@code spark-submit} the jar is
+     * loaded by Spark's class loader instead, so add it with {@code --driver-class-path} or set
+     * {@code bench.memory_probe=false}.
      *
      * @param settings the clients' training settings (model URI ignored: the child loads {@code modelDir})
      * @param examples the client's training examples
@@ -98,46 +106,88 @@ public final class MemoryProbe {
             Path workDir) throws IOException, InterruptedException {
         Files.createDirectories(workDir);
         Path jobFile = Files.createTempFile(workDir, "memory-probe-", ".bin");
-        List<int[]> ids = new ArrayList<>();
-        int[] pl = new int[examples.size()];
-        for (int i = 0; i < examples.size(); i++) {
-            ids.add(examples.get(i).ids());
-            pl[i] = examples.get(i).promptLength();
-        }
-        TrainSettings local = new TrainSettings(modelDir.toUri().toString(), settings.loraRank(), settings.loraAlpha(),
-                settings.loraDropout(), settings.loraTargets(), settings.localSteps(), settings.batchSize(),
-                settings.gradAccumSteps(), settings.lr(), settings.schedule(), settings.warmupSteps(), settings.totalSteps(),
-                settings.minLrRatio(), settings.weightDecay(), settings.maxGradNorm(), settings.seed(), settings.padId(),
-                settings.localEpochs());
-        try (ObjectOutputStream out = new ObjectOutputStream(Files.newOutputStream(jobFile))) {
-            out.writeObject(new Job(modelDir.toAbsolutePath().toString(), local, ids, pl, steps, settings.seed()));
-        }
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
-                "-Dai.djl.pytorch.num_threads=" + torchThreads, "-Dai.djl.pytorch.num_interop_threads=1",
-                "-cp", System.getProperty("java.class.path"), MemoryProbe.class.getName(), jobFile.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        StringBuilder log = new StringBuilder();
-        String resultLine = null;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                if (line.startsWith(RESULT_PREFIX)) {
-                    resultLine = line.substring(RESULT_PREFIX.length());
-                } else {
-                    log.append(line).append('\n');
-                }
+        try {
+            List<int[]> ids = new ArrayList<>();
+            int[] pl = new int[examples.size()];
+            for (int i = 0; i < examples.size(); i++) {
+                ids.add(examples.get(i).ids());
+                pl[i] = examples.get(i).promptLength();
             }
+            TrainSettings local = new TrainSettings(modelDir.toUri().toString(), settings.loraRank(), settings.loraAlpha(),
+                    settings.loraDropout(), settings.loraTargets(), settings.localSteps(), settings.batchSize(),
+                    settings.gradAccumSteps(), settings.lr(), settings.schedule(), settings.warmupSteps(), settings.totalSteps(),
+                    settings.minLrRatio(), settings.weightDecay(), settings.maxGradNorm(), settings.seed(), settings.padId(),
+                    settings.localEpochs());
+            try (ObjectOutputStream out = new ObjectOutputStream(Files.newOutputStream(jobFile))) {
+                out.writeObject(new Job(modelDir.toAbsolutePath().toString(), local, ids, pl, steps, settings.seed()));
+            }
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
+                    "-Dai.djl.pytorch.num_threads=" + torchThreads, "-Dai.djl.pytorch.num_interop_threads=1",
+                    "-cp", System.getProperty("java.class.path"), MemoryProbe.class.getName(), jobFile.toString()));
+            Child c = runChild(cmd, TIMEOUT, "memory probe for " + modelDir);
+            if (c.exit() != 0 || c.resultLine() == null) {
+                String hint = c.log().contains("Could not find or load main class")
+                        ? "\nthe child JVM needs the application jar on java.class.path (true with bin/understudy; with"
+                                + " spark-submit add it with --driver-class-path, or set bench.memory_probe=false)"
+                        : "";
+                throw new IllegalStateException("memory probe for " + modelDir + " failed (exit " + c.exit() + "):\n"
+                        + c.log() + hint);
+            }
+            return new Gson().fromJson(c.resultLine(), Result.class);
+        } finally {
+            Files.deleteIfExists(jobFile);
         }
-        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+    }
+
+    /** How long one probe may run. */
+    static final Duration TIMEOUT = Duration.ofMinutes(10);
+
+    /** What a child process printed: its {@link #RESULT_PREFIX} line (or null), everything else, and its exit code. */
+    record Child(int exit, String resultLine, String log) {}
+
+    /**
+     * Runs {@code cmd}, reading its output (stderr merged) on a separate thread while this one waits
+     * at most {@code timeout}; a child still running then is killed and reported.
+     *
+     * @param what the child in the error message
+     * @throws IllegalStateException when the child ran past {@code timeout} (it is killed first)
+     */
+    static Child runChild(List<String> cmd, Duration timeout, String what) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        StringBuffer log = new StringBuffer();
+        AtomicReference<String> result = new AtomicReference<>();
+        Thread drain = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    if (line.startsWith(RESULT_PREFIX)) {
+                        result.set(line.substring(RESULT_PREFIX.length()));
+                    } else {
+                        log.append(line).append('\n');
+                    }
+                }
+            } catch (IOException e) {
+                log.append("(reading the output failed: ").append(e).append(")\n"); // the child was killed
+            }
+        }, "memory-probe-output");
+        drain.setDaemon(true);
+        drain.start();
+        boolean finished;
+        try {
+            finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
             p.destroyForcibly();
-            throw new IllegalStateException("memory probe for " + modelDir + " did not finish in 10 minutes");
+            throw e;
         }
-        Files.deleteIfExists(jobFile);
-        if (p.exitValue() != 0 || resultLine == null) {
-            throw new IllegalStateException("memory probe for " + modelDir + " failed (exit " + p.exitValue() + "):\n"
-                    + log);
+        if (!finished) {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+            drain.join(TimeUnit.SECONDS.toMillis(5));
+            throw new IllegalStateException(what + " did not finish within " + timeout.toSeconds() + " s and was killed"
+                    + " (set bench.memory_probe=false to leave the probe out); its output so far:\n" + log);
         }
-        return new Gson().fromJson(resultLine, Result.class);
+        drain.join(TimeUnit.SECONDS.toMillis(30)); // the output ends when the child exits
+        return new Child(p.exitValue(), result.get(), log.toString());
     }
 
     static final String RESULT_PREFIX = "MEMORY_PROBE_RESULT ";
@@ -203,11 +253,11 @@ public final class MemoryProbe {
      */
     static void warmUp(NDManager root) {
         try (NDManager m = root.newSubManager()) {
-            ai.djl.ndarray.NDArray a = m.randomNormal(new ai.djl.ndarray.types.Shape(64, 64));
+            NDArray a = m.randomNormal(new Shape(64, 64));
             a.setRequiresGradient(true);
             Ops.setGradMode(true);
             try {
-                ai.djl.ndarray.NDArray loss = a.matMul(a).sum();
+                NDArray loss = a.matMul(a).sum();
                 Ops.backward(loss);
             } finally {
                 Ops.setGradMode(false);

@@ -29,7 +29,8 @@ import java.util.List;
  * @param alphaRetrain {@code bench.alpha_retrain}: also run FedPT once per α (else the ablation
  *     evaluates the final FedPT adapter at every α)
  * @param memoryProbe {@code bench.memory_probe}: measure one client's local training memory for the
- *     small and the large model, each in a fresh JVM
+ *     small and the large model, each in a fresh JVM (started with this JVM's {@code
+ *     java.class.path}, which must hold the application jar)
  * @param gapTarget {@code bench.gap_target}: share of the gap between the large base and
  *     FedAvg-LoRA on the large model the proxy-tuned large model should close
  * @param skip {@code bench.skip}: runs to leave out (see {@link #RUNS})

@@ -44,7 +44,9 @@ public final class FedPtBenchLoader {
             ConfigSchema.key("bench.max_new_tokens", 32, "Generated tokens per held-out prompt (instruction data)."),
             ConfigSchema.key("bench.alphas", List.of(0.5, 1.0, 1.5), "Proxy strengths of the alpha ablation."),
             ConfigSchema.key("bench.alpha_retrain", false, "Run FedPT once per alpha (else evaluation-only ablation)."),
-            ConfigSchema.key("bench.memory_probe", true, "Measure one client's local training memory in a child JVM."),
+            ConfigSchema.key("bench.memory_probe", true, "Measure one client's local training memory in a child JVM"
+                    + " (it needs the application jar on java.class.path: true with bin/understudy; under spark-submit"
+                    + " add it with --driver-class-path or set false)."),
             ConfigSchema.key("bench.gap_target", 0.7, "Share of the large-base to FedAvg-large gap the proxy should close."),
             ConfigSchema.key("bench.skip", List.of(), "Runs to leave out: " + FedPtBenchConfig.RUNS + "."));
 

@@ -2,12 +2,16 @@ package dev.understudy.job.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.understudy.job.engine.RoundEngine;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** The comparison's bookkeeping that needs no Spark: eval-row quotas, clients per round, probes. */
+/** The comparison's bookkeeping that needs no Spark: eval-row quotas, clients per round, directory URIs. */
 class FedPtBenchmarkPartsTest {
     @Test
     void evalQuotasAreProportionalByLargestRemainder() {
@@ -30,17 +34,16 @@ class FedPtBenchmarkPartsTest {
         assertThat(FedPtBenchmark.clientsPerRound(10, 0, 0.25, 1)).isEqualTo(3); // ceil(2.5)
         assertThat(FedPtBenchmark.clientsPerRound(10, 0, 0.05, 2)).isEqualTo(2);
         assertThat(FedPtBenchmark.clientsPerRound(3, 8, 1.0, 1)).isEqualTo(3);
-        var o = new dev.understudy.job.engine.RoundEngine.Options(5, 0, 0.25, 1, 1, 0.5, 7, 0);
-        assertThat(dev.understudy.job.engine.RoundEngine.sample(List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"),
+        var o = new RoundEngine.Options(5, 0, 0.25, 1, 1, 0.5, 7, 0);
+        assertThat(RoundEngine.sample(List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"),
                 1, o)).hasSize(FedPtBenchmark.clientsPerRound(10, 0, 0.25, 1));
     }
 
     @Test
-    void directoryUrisDoNotDependOnWhetherTheDirectoryExists(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
-            throws Exception {
-        java.nio.file.Path d = tmp.resolve("run");
+    void directoryUrisDoNotDependOnWhetherTheDirectoryExists(@TempDir Path tmp) throws Exception {
+        Path d = tmp.resolve("run");
         String before = FedPtBenchmark.dirUri(d);
-        java.nio.file.Files.createDirectories(d);
+        Files.createDirectories(d);
         assertThat(FedPtBenchmark.dirUri(d)).isEqualTo(before).endsWith("/run/");
     }
 
@@ -48,24 +51,5 @@ class FedPtBenchmarkPartsTest {
     void largestClientBreaksTiesByTheSmallestId() {
         assertThat(FedPtBenchmark.largestClient(Map.of("c", 5L, "a", 9L, "b", 9L))).isEqualTo("a");
         assertThat(FedPtBenchmark.largestClient(Map.of("c", 10L, "a", 9L))).isEqualTo("c");
-    }
-
-    @Test
-    void procStatusFieldsAreReadInBytes() {
-        List<String> status = List.of("Name:\tjava", "VmPeak:\t 5000 kB", "VmHWM:\t    123456 kB", "VmRSS:\t 100 kB");
-        assertThat(MemoryProbe.statusField(status, "VmHWM")).isEqualTo(123456L * 1024);
-        assertThat(MemoryProbe.statusField(status, "VmRSS")).isEqualTo(100L * 1024);
-        assertThat(MemoryProbe.statusField(status, "VmSwap")).isEqualTo(-1);
-        assertThat(MemoryProbe.status("VmHWM")).isPositive(); // this JVM, on Linux
-    }
-
-    @Test
-    void mallinfoSeesANativeAllocation() throws Exception {
-        long before = MemoryProbe.mallocInUse();
-        assertThat(before).isPositive();
-        try (com.sun.jna.Memory m = new com.sun.jna.Memory(64 << 20)) { // malloc
-            m.setByte(0, (byte) 1);
-            assertThat(MemoryProbe.mallocInUse() - before).isGreaterThanOrEqualTo(60L << 20);
-        }
     }
 }
