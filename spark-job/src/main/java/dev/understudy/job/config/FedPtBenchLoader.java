@@ -107,7 +107,20 @@ public final class FedPtBenchLoader {
         this.defaults = defaultsYaml;
         this.confs = List.copyOf(confFiles);
         this.sets = List.copyOf(setOverrides);
-        this.bench = bindBench(tree(List.of()));
+        ConfigTree tree = tree(List.of());
+        this.bench = bindBench(tree);
+        checkDataKind(tree);
+    }
+
+    /** The comparison scores labels (accuracy) or generations (ROUGE-L); plain text has neither. */
+    private static void checkDataKind(ConfigTree tree) {
+        String key = "data.kind";
+        DataConfig.Kind kind = (DataConfig.Kind) ConfigBinder.leaf(tree, TABLE, key, DataConfig.Kind.class);
+        if (kind == DataConfig.Kind.TEXT) {
+            throw new ConfigException("Cannot set " + key + " to text" + Values.from(tree.has(key) ? tree.origin(key) : null)
+                    + " for bench fedpt (text is the default): the comparison scores classification data by accuracy"
+                    + " and instruction data by ROUGE-L; set data.kind to classification or instruction");
+        }
     }
 
     public FedPtBenchConfig bench() {

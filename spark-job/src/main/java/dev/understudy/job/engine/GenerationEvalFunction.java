@@ -57,7 +57,7 @@ public final class GenerationEvalFunction
             throw new IllegalArgumentException("a proxy-tuned model needs the small model's tuned adapter");
         }
         if (maxNewTokens < 1) {
-            throw new IllegalArgumentException("Cannot set bench.max_new_tokens to " + maxNewTokens + ": must be ≥ 1");
+            throw new IllegalArgumentException("maxNewTokens must be ≥ 1, got " + maxNewTokens);
         }
         this.adapter = adapter;
         this.layout = layout;

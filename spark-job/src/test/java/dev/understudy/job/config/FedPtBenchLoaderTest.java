@@ -101,6 +101,15 @@ class FedPtBenchLoaderTest {
         Files.writeString(conf, "bench:\n  dataset: x\n  small: large\n");
         assertThatThrownBy(() -> new FedPtBenchLoader(null, List.of(conf), List.of()))
                 .hasMessageContaining("bench.large").hasMessageContaining("bench.small");
+        // plain text has no metric the comparison could report
+        Files.writeString(conf, "data:\n  kind: text\nbench:\n  dataset: x\n");
+        assertThatThrownBy(() -> new FedPtBenchLoader(null, List.of(conf), List.of()))
+                .hasMessageContaining("Cannot set data.kind to text (from " + conf).hasMessageContaining("classification");
+        Files.writeString(conf, "bench:\n  dataset: x\n");
+        assertThatThrownBy(() -> new FedPtBenchLoader(null, List.of(conf), List.of()))
+                .hasMessageContaining("Cannot set data.kind to text for bench fedpt (text is the default)");
+        assertThatThrownBy(() -> load("fedpt-sentiment.yaml", "data.kind=text"))
+                .hasMessageContaining("data.kind").hasMessageContaining("--set data.kind=text");
         // the job keys are still checked
         assertThatThrownBy(() -> load("fedpt-sentiment.yaml", "client.lrr=1")).hasMessageContaining("client.lr");
     }
