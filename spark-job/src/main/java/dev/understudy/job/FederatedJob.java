@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -64,7 +65,7 @@ public final class FederatedJob {
 
     /** As {@link #run(SparkSession, JobConfig, boolean)}, stopping after round {@code stopAfter} (0 = never; for tests). */
     public static JobResult run(SparkSession spark, JobConfig cfg, boolean resume, int stopAfter) throws IOException {
-        return run(spark, cfg, resume, stopAfter, java.util.function.UnaryOperator.identity());
+        return run(spark, cfg, resume, stopAfter, UnaryOperator.identity());
     }
 
     /**
@@ -72,7 +73,7 @@ public final class FederatedJob {
      * (e.g. every client's rows pooled into one client for a centralised baseline on the same split).
      */
     public static JobResult run(SparkSession spark, JobConfig cfg, boolean resume, int stopAfter,
-            java.util.function.UnaryOperator<DataPrep.Prepared> dataView) throws IOException {
+            UnaryOperator<DataPrep.Prepared> dataView) throws IOException {
         rejectUnimplemented(cfg);
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         RunStore store = new RunStore(URI.create(cfg.output().dir()), hadoop, cfg.output().keepRounds());
@@ -103,14 +104,17 @@ public final class FederatedJob {
         int partitions = Math.max(1, sc.defaultParallelism());
         sc.setJobGroup("understudy-data", "data: read, assign clients, tokenise", false);
         DataPrep.Prepared prepared = DataPrep.prepare(spark, cfg, partitions);
-        DataPrep.Prepared data = dataView.apply(prepared);
+        DataPrep.Prepared data = null;
         try {
+            data = dataView.apply(prepared);
             FederatedMethod method = Methods.create(cfg);
             try (method) {
                 return runWith(spark, sc, cfg, data, method, store, resolved, stopAfter);
             }
         } finally {
-            data.clients().unpersist(false);
+            if (data != null) {
+                data.clients().unpersist(false);
+            }
             prepared.clients().unpersist(false);
         }
     }
