@@ -2,6 +2,9 @@ package dev.understudy.job.bench;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import com.google.gson.reflect.TypeToken;
 import dev.understudy.job.FederatedJob;
 import dev.understudy.job.config.ConfigLoader;
 import dev.understudy.job.config.DataConfig;
@@ -20,6 +23,7 @@ import dev.understudy.job.engine.ExecutorModelCache;
 import dev.understudy.job.engine.GenerationEvalFunction;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.TrainSettings;
+import dev.understudy.job.method.FedPt;
 import dev.understudy.job.method.FedPtConfig;
 import dev.understudy.job.method.ProxyEvalFunction;
 import dev.understudy.job.quickstart.Quickstart;
@@ -42,6 +46,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -50,6 +55,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
@@ -62,14 +68,19 @@ import scala.Tuple2;
  * GenerationEvalFunction} for every evaluation):
  *
  * <ol>
- *   <li>data: import the data set (cached), optional filter and fixed sample, and the server's
+ *   <li>data: import the data set (cached), optional filter and fixed sample (written to {@code
+ *       OUT/data}), and the server's
  *       public distillation set split off by a hash ({@link Quickstart#splitServerSet}); every run
  *       trains on the remaining rows with the same partitioning and seed, so every run has the same
  *       clients and the same held-out rows;
  *   <li>runs: FedAvg-LoRA on the small model, FedPT (small clients, large server model), FedAvg-LoRA
  *       on the large model, and centralised LoRA on the large model (every client's training rows
- *       pooled into one client, {@link #pooled}; per round it takes as many optimiser steps of the
- *       same batch as the federated clients of a round together, so the examples seen match);
+ *       pooled into one client, {@link #pooled}). With {@code client.local_steps} it takes, per
+ *       round, as many optimiser steps of the same batch as the clients of a federated round
+ *       together, so the examples seen per round match; with {@code client.local_epochs} it runs
+ *       those epochs over every client's rows each round, which is N / (clients per round) times
+ *       the examples of a federated round when fewer than all N clients are sampled (the report's
+ *       "centralised budget" line says which);
  *   <li>evaluation of the two base models and every run's final adapter on the same held-out rows
  *       (at most {@code bench.eval_rows}): label-scoring accuracy for classification, ROUGE-L of
  *       greedy generations for instruction data, the response loss for both; the proxy-tuned large
@@ -91,8 +102,10 @@ public final class FedPtBenchmark {
      * @param family the family directory from {@code --family}, or null for {@code bench.family}
      * @param defaultFamily the family directory when neither is set (the quickstart cache)
      * @param datasetCache registry-package cache for importing the data set
-     * @param reuse resume/reuse a run whose output directory holds the same resolved configuration
+     * @param reuse resume/reuse a run whose output directory holds the same resolved configuration;
+     *     refused when {@code OUT/data/split.json} records other data settings
      * @param command the command line, for the report
+     * @param out where progress and the evaluation lines are printed
      */
     public record Options(Path outDir, Path defaults, List<Path> confs, List<String> sets, Path family,
             Path defaultFamily, Path datasetCache, boolean reuse, String command, PrintStream out) {}
@@ -108,8 +121,13 @@ public final class FedPtBenchmark {
      * run used {@code method_params.expert: client_updates} (as {@code method/proxy.json} says).
      */
     static float[] proxyExpert(FederatedJob.JobResult fedpt) {
-        return dev.understudy.job.method.FedPt.expert(fedpt.finalAdapter(),
-                fedpt.methodState().get(dev.understudy.job.method.FedPt.EXPERT_OFFSET));
+        return FedPt.expert(fedpt.finalAdapter(), fedpt.methodState().get(FedPt.EXPERT_OFFSET));
+    }
+
+    /** The proxy row's label: α, and the expert when it is not the paper's (the aggregated adapter). */
+    static String proxyLabel(FedPtConfig p) {
+        return String.format(Locale.ROOT, "FedPT: proxy-tuned large (α=%s%s)", FedPtReport.fmt(p.alpha(), 2),
+                p.expert() == FedPtConfig.Expert.CLIENT_UPDATES ? ", expert = client updates" : "");
     }
 
     /** Scores of one evaluation. */
@@ -120,6 +138,14 @@ public final class FedPtBenchmark {
         PrintStream out = o.out();
         FedPtBenchLoader loader = new FedPtBenchLoader(o.defaults(), o.confs(), o.sets());
         FedPtBenchConfig bench = loader.bench();
+        Path familyDir = o.family() != null ? o.family()
+                : bench.family() != null ? Path.of(bench.family()) : o.defaultFamily();
+        Path dataDir = o.outDir().resolve("data");
+        Path splitFile = dataDir.resolve(SPLIT_FILE);
+        Map<String, String> dataSettings = dataSettings(bench, familyDir);
+        if (o.reuse()) {
+            checkReuse(splitFile, dataSettings, o.outDir().resolve("runs"));
+        }
         Files.createDirectories(o.outDir());
         Files.writeString(o.outDir().resolve("bench.yaml"), FedPtBenchLoader.toYaml(bench), StandardCharsets.UTF_8);
         Map<String, Double> phases = new LinkedHashMap<>();
@@ -128,18 +154,18 @@ public final class FedPtBenchmark {
 
         // 1. data
         long t = header(out, "data: " + bench.dataset());
-        Path dataDir = o.outDir().resolve("data");
         Path clients = dataDir.resolve(bench.dataset() + "-clients");
         Path server = dataDir.resolve(bench.dataset() + "-server");
+        Files.deleteIfExists(splitFile); // no record while the split is rewritten
         DataSplit split = splitData(spark, bench, o, dataDir, clients, server);
+        Files.createDirectories(dataDir);
+        Files.writeString(splitFile, splitJson(dataSettings), StandardCharsets.UTF_8);
         out.printf(Locale.ROOT, "  %s: %,d rows used; %,d for the clients, %,d held by the server (public distillation"
                 + " set)%n", split.source(), split.rows(), split.clientRows(), split.serverRows());
         phases.put("data", done(t));
 
         // 2. the model family
         t = header(out, "model family");
-        Path familyDir = o.family() != null ? o.family()
-                : bench.family() != null ? Path.of(bench.family()) : o.defaultFamily();
         if (!Files.exists(familyDir.resolve(ModelFamily.FILE))) {
             throw new IllegalArgumentException("no model family in " + familyDir + " (" + ModelFamily.FILE + " missing);"
                     + " build it with `bin/understudy quickstart` or `bin/understudy pretrain --conf"
@@ -167,196 +193,200 @@ public final class FedPtBenchmark {
         t = header(out, "data split (the same for every run) and the held-out rows of the comparison");
         sc.setJobGroup("understudy-bench", "bench fedpt: prepare the evaluation data", false);
         DataPrep.Prepared prepared = DataPrep.prepare(spark, base, Math.max(1, sc.defaultParallelism()));
-        Map<String, Long> evalSizes = new TreeMap<>(prepared.clients().mapValues(c -> (long) c.eval().size()).collectAsMap());
-        long heldOut = evalSizes.values().stream().mapToLong(Long::longValue).sum();
-        Map<String, Integer> quotas = evalQuotas(evalSizes, bench.evalRows());
-        JavaPairRDD<String, ClientData> evalRdd = evalSubset(prepared.clients(), quotas);
-        long evalRows = quotas.values().stream().mapToLong(Integer::longValue).sum();
-        int nClients = prepared.trainSizes().size();
-        int perRound = clientsPerRound(nClients, base.server().clientsPerRound(), base.server().fraction(),
-                base.server().minClients());
-        out.printf(Locale.ROOT, "  %d clients, %,d training rows, %,d held-out rows, %,d of them evaluated%n", nClients,
-                prepared.rows(), heldOut, evalRows);
-        phases.put("split", done(t));
+        List<JavaPairRDD<String, ClientData>> cached = new ArrayList<>(List.of(prepared.clients()));
+        try {
+            Map<String, Long> evalSizes = new TreeMap<>(prepared.clients().mapValues(c -> (long) c.eval().size()).collectAsMap());
+            long heldOut = evalSizes.values().stream().mapToLong(Long::longValue).sum();
+            Map<String, Integer> quotas = evalQuotas(evalSizes, bench.evalRows());
+            JavaPairRDD<String, ClientData> evalRdd = evalSubset(prepared.clients(), quotas);
+            cached.add(evalRdd);
+            long evalRows = quotas.values().stream().mapToLong(Integer::longValue).sum();
+            int nClients = prepared.trainSizes().size();
+            int perRound = clientsPerRound(nClients, base.server().clientsPerRound(), base.server().fraction(),
+                    base.server().minClients());
+            out.printf(Locale.ROOT, "  %d clients, %,d training rows, %,d held-out rows, %,d of them evaluated%n", nClients,
+                    prepared.rows(), heldOut, evalRows);
+            phases.put("split", done(t));
 
-        Map<String, FederatedJob.JobResult> results = new LinkedHashMap<>();
-        Runner runner = new Runner(spark, o, runs, results, phases);
-        // 4. training runs
-        if (bench.runs("fedavg_small")) {
-            runner.run("fedavg-small", "FedAvg-LoRA on '" + small.name() + "'", base, UnaryOperator.identity());
-        }
-        JobConfig fedptCfg = rc.fedpt("fedpt", Double.NaN);
-        if (bench.runs("fedpt")) {
-            runner.run("fedpt", "FedPT: clients tune '" + small.name() + "', the server proxy-tunes '" + large.name()
-                    + "' and distils it back", fedptCfg, UnaryOperator.identity());
-        }
-        JobConfig largeCfg = rc.fedavg("fedavg-large", largeUri);
-        if (bench.runs("fedavg_large")) {
-            runner.run("fedavg-large", "FedAvg-LoRA on '" + large.name() + "'", largeCfg, UnaryOperator.identity());
-        }
-        String centralBudget;
-        if (largeCfg.client().localEpochs() > 0) {
-            centralBudget = largeCfg.client().localEpochs() + " local epoch(s) over all client rows per round";
-        } else {
-            centralBudget = String.format(Locale.ROOT, "%d rounds × %d steps (= %d clients × %d local steps) × batch %d",
-                    largeCfg.server().rounds(), perRound * largeCfg.client().localSteps(), perRound,
-                    largeCfg.client().localSteps(), largeCfg.client().batchSize());
-        }
-        if (bench.runs("central_large")) {
-            JobConfig central = rc.central("central-large", largeCfg, perRound);
-            runner.run("central-large", "centralised LoRA on '" + large.name() + "': " + centralBudget, central,
-                    FedPtBenchmark::pooled);
-        }
+            Map<String, FederatedJob.JobResult> results = new LinkedHashMap<>();
+            Runner runner = new Runner(spark, o, runs, results, phases);
+            // 4. training runs
+            if (bench.runs("fedavg_small")) {
+                runner.run("fedavg-small", "FedAvg-LoRA on '" + small.name() + "'", base, UnaryOperator.identity());
+            }
+            JobConfig fedptCfg = rc.fedpt("fedpt", Double.NaN);
+            if (bench.runs("fedpt")) {
+                runner.run("fedpt", "FedPT: clients tune '" + small.name() + "', the server proxy-tunes '" + large.name()
+                        + "' and distils it back", fedptCfg, UnaryOperator.identity());
+            }
+            JobConfig largeCfg = rc.fedavg("fedavg-large", largeUri);
+            if (bench.runs("fedavg_large")) {
+                runner.run("fedavg-large", "FedAvg-LoRA on '" + large.name() + "'", largeCfg, UnaryOperator.identity());
+            }
+            String centralBudget;
+            if (largeCfg.client().localEpochs() > 0) {
+                centralBudget = largeCfg.client().localEpochs() + " local epoch(s) over all client rows per round";
+            } else {
+                centralBudget = String.format(Locale.ROOT, "%d rounds × %d steps (= %d clients × %d local steps) × batch %d",
+                        largeCfg.server().rounds(), perRound * largeCfg.client().localSteps(), perRound,
+                        largeCfg.client().localSteps(), largeCfg.client().batchSize());
+            }
+            if (bench.runs("central_large")) {
+                JobConfig central = rc.central("central-large", largeCfg, perRound);
+                runner.run("central-large", "centralised LoRA on '" + large.name() + "': " + centralBudget, central,
+                        FedPtBenchmark::pooled);
+            }
 
-        // 5. evaluation: every model on the same held-out rows
-        t = header(out, "evaluate every model on the same " + evalRows + " held-out rows");
-        Evaluator ev = new Evaluator(spark, base, prepared, evalRdd, bench.maxNewTokens(), smallUri, largeUri);
-        List<FedPtReport.Row> rows = new ArrayList<>();
-        Map<String, List<String[]>> samples = new LinkedHashMap<>();
-        ev.row(rows, samples, "large_base", large.name(), "base (pretrained only)", new Target(largeUri, null, null, 0),
-                null, false, large.name() + "/");
-        ev.row(rows, samples, "small_base", small.name(), "base (pretrained only)", new Target(smallUri, null, null, 0),
-                null, false, small.name() + "/");
-        FederatedJob.JobResult r;
-        if ((r = results.get("fedavg-small")) != null) {
-            ev.row(rows, samples, "fedavg_small", small.name(), "FedAvg-LoRA", new Target(smallUri, r.finalAdapter(), null, 0),
-                    r, false, "runs/fedavg-small/adapter/");
-        }
-        FederatedJob.JobResult fedpt = results.get("fedpt");
-        if (fedpt != null) {
-            ev.row(rows, samples, "fedpt_small", small.name(), "FedPT: small after distillation",
-                    new Target(smallUri, fedpt.finalAdapter(), null, 0), fedpt, false, "runs/fedpt/adapter/");
-            ev.row(rows, samples, "fedpt_proxy", large.name(), String.format(Locale.ROOT, "FedPT: proxy-tuned large (α=%s)",
-                    FedPtReport.fmt(fedptParams.alpha(), 2)), new Target(smallUri, proxyExpert(fedpt), largeUri,
-                    fedptParams.alpha()), fedpt, true, "runs/fedpt/method/proxy.json");
-        }
-        FederatedJob.JobResult fedavgSmall = results.get("fedavg-small");
-        if (fedavgSmall != null) {
-            // proxy-tuning alone (Liu et al. 2024), no distillation: FedPT's step 4 on FedAvg-small's adapter
-            ev.row(rows, samples, "proxy_fedavg_small", large.name(), String.format(Locale.ROOT,
-                    "proxy-tuned large from FedAvg-LoRA small, no KD (α=%s)", FedPtReport.fmt(fedptParams.alpha(), 2)),
-                    new Target(smallUri, fedavgSmall.finalAdapter(), largeUri, fedptParams.alpha()), null, false,
-                    "runs/fedavg-small/adapter/ + " + large.name() + "/");
-        }
-        if ((r = results.get("fedavg-large")) != null) {
-            ev.row(rows, samples, "fedavg_large", large.name(), "FedAvg-LoRA", new Target(largeUri, r.finalAdapter(), null, 0),
-                    r, false, "runs/fedavg-large/adapter/");
-        }
-        if ((r = results.get("central-large")) != null) {
-            ev.row(rows, samples, "central_large", large.name(), "centralised LoRA (all client rows)",
-                    new Target(largeUri, r.finalAdapter(), null, 0), r, false, "runs/central-large/adapter/");
-        }
-        phases.put("evaluate", done(t));
+            // 5. evaluation: every model on the same held-out rows
+            t = header(out, "evaluate every model on the same " + evalRows + " held-out rows");
+            Evaluator ev = new Evaluator(spark, base, prepared, evalRdd, bench.maxNewTokens(), smallUri, largeUri, out);
+            List<FedPtReport.Row> rows = new ArrayList<>();
+            Map<String, List<String[]>> samples = new LinkedHashMap<>();
+            ev.row(rows, samples, "large_base", large.name(), "base (pretrained only)", new Target(largeUri, null, null, 0),
+                    null, false, large.name() + "/");
+            ev.row(rows, samples, "small_base", small.name(), "base (pretrained only)", new Target(smallUri, null, null, 0),
+                    null, false, small.name() + "/");
+            FederatedJob.JobResult r;
+            if ((r = results.get("fedavg-small")) != null) {
+                ev.row(rows, samples, "fedavg_small", small.name(), "FedAvg-LoRA", new Target(smallUri, r.finalAdapter(), null, 0),
+                        r, false, "runs/fedavg-small/adapter/");
+            }
+            FederatedJob.JobResult fedpt = results.get("fedpt");
+            if (fedpt != null) {
+                ev.row(rows, samples, "fedpt_small", small.name(), "FedPT: small after distillation",
+                        new Target(smallUri, fedpt.finalAdapter(), null, 0), fedpt, false, "runs/fedpt/adapter/");
+                ev.row(rows, samples, "fedpt_proxy", large.name(), proxyLabel(fedptParams),
+                        new Target(smallUri, proxyExpert(fedpt), largeUri, fedptParams.alpha()), fedpt, true,
+                        "runs/fedpt/method/proxy.json");
+            }
+            FederatedJob.JobResult fedavgSmall = results.get("fedavg-small");
+            if (fedavgSmall != null) {
+                // proxy-tuning alone (Liu et al. 2024), no distillation: FedPT's step 4 on FedAvg-small's adapter
+                ev.row(rows, samples, "proxy_fedavg_small", large.name(), String.format(Locale.ROOT,
+                        "proxy-tuned large from FedAvg-LoRA small, no KD (α=%s)", FedPtReport.fmt(fedptParams.alpha(), 2)),
+                        new Target(smallUri, fedavgSmall.finalAdapter(), largeUri, fedptParams.alpha()), null, false,
+                        "runs/fedavg-small/adapter/ + " + large.name() + "/");
+            }
+            if ((r = results.get("fedavg-large")) != null) {
+                ev.row(rows, samples, "fedavg_large", large.name(), "FedAvg-LoRA", new Target(largeUri, r.finalAdapter(), null, 0),
+                        r, false, "runs/fedavg-large/adapter/");
+            }
+            if ((r = results.get("central-large")) != null) {
+                ev.row(rows, samples, "central_large", large.name(), "centralised LoRA (all client rows)",
+                        new Target(largeUri, r.finalAdapter(), null, 0), r, false, "runs/central-large/adapter/");
+            }
+            phases.put("evaluate", done(t));
 
-        // 6. α ablation
-        List<FedPtReport.AblationRow> ablation = new ArrayList<>();
-        if (fedpt != null && bench.runs("ablation")) {
-            t = header(out, "α ablation " + bench.alphas() + (bench.alphaRetrain() ? " (evaluation with the final FedPT"
-                    + " adapter, and FedPT retrained per α)" : " (evaluation only, final FedPT adapter)"));
-            FedPtReport.Row main = rows.stream().filter(x -> x.id().equals("fedpt_proxy")).findFirst().orElseThrow();
-            FedPtReport.Row mainSmall = rows.stream().filter(x -> x.id().equals("fedpt_small")).findFirst().orElseThrow();
-            for (double a : bench.alphas()) {
-                boolean same = a == fedptParams.alpha();
-                FedPtReport.Score evalOnly = same ? new FedPtReport.Score(main.metric(), main.loss())
-                        : ev.score(new Target(smallUri, proxyExpert(fedpt), largeUri, a));
-                FedPtReport.Row noKdRow = rows.stream().filter(x -> x.id().equals(FedPtReport.PROXY_NO_KD)).findFirst()
-                        .orElse(null);
-                FedPtReport.Score noKd = fedavgSmall == null ? null : same
-                        ? new FedPtReport.Score(noKdRow.metric(), noKdRow.loss())
-                        : ev.score(new Target(smallUri, fedavgSmall.finalAdapter(), largeUri, a));
-                FedPtReport.Score retrained = null;
-                FedPtReport.Score retrainedSmall = null;
-                if (bench.alphaRetrain()) {
-                    if (same) {
-                        retrained = evalOnly;
-                        retrainedSmall = new FedPtReport.Score(mainSmall.metric(), mainSmall.loss());
-                    } else {
-                        String name = "fedpt-alpha-" + FedPtReport.fmt(a, 2);
-                        FederatedJob.JobResult ra = runner.run(name, "FedPT retrained at α=" + a, rc.fedpt(name, a),
-                                UnaryOperator.identity());
-                        retrained = ev.score(new Target(smallUri, proxyExpert(ra), largeUri, a));
-                        retrainedSmall = ev.score(new Target(smallUri, ra.finalAdapter(), null, 0));
+            // 6. α ablation
+            List<FedPtReport.AblationRow> ablation = new ArrayList<>();
+            if (fedpt != null && bench.runs("ablation")) {
+                t = header(out, "α ablation " + bench.alphas() + (bench.alphaRetrain() ? " (evaluation with the final FedPT"
+                        + " adapter, and FedPT retrained per α)" : " (evaluation only, final FedPT adapter)"));
+                FedPtReport.Row main = rows.stream().filter(x -> x.id().equals("fedpt_proxy")).findFirst().orElseThrow();
+                FedPtReport.Row mainSmall = rows.stream().filter(x -> x.id().equals("fedpt_small")).findFirst().orElseThrow();
+                for (double a : bench.alphas()) {
+                    boolean same = a == fedptParams.alpha();
+                    FedPtReport.Score evalOnly = same ? new FedPtReport.Score(main.metric(), main.loss())
+                            : ev.score(new Target(smallUri, proxyExpert(fedpt), largeUri, a));
+                    FedPtReport.Row noKdRow = rows.stream().filter(x -> x.id().equals(FedPtReport.PROXY_NO_KD)).findFirst()
+                            .orElse(null);
+                    FedPtReport.Score noKd = fedavgSmall == null ? null : same
+                            ? new FedPtReport.Score(noKdRow.metric(), noKdRow.loss())
+                            : ev.score(new Target(smallUri, fedavgSmall.finalAdapter(), largeUri, a));
+                    FedPtReport.Score retrained = null;
+                    FedPtReport.Score retrainedSmall = null;
+                    if (bench.alphaRetrain()) {
+                        if (same) {
+                            retrained = evalOnly;
+                            retrainedSmall = new FedPtReport.Score(mainSmall.metric(), mainSmall.loss());
+                        } else {
+                            String name = "fedpt-alpha-" + FedPtReport.fmt(a, 2);
+                            FederatedJob.JobResult ra = runner.run(name, "FedPT retrained at α=" + a, rc.fedpt(name, a),
+                                    UnaryOperator.identity());
+                            retrained = ev.score(new Target(smallUri, proxyExpert(ra), largeUri, a));
+                            retrainedSmall = ev.score(new Target(smallUri, ra.finalAdapter(), null, 0));
+                        }
                     }
+                    ablation.add(new FedPtReport.AblationRow(a, evalOnly, noKd, retrained, retrainedSmall));
+                    out.printf(Locale.ROOT, "  α=%s: %s %s, loss %s%n", FedPtReport.fmt(a, 2), ev.metricName(),
+                            FedPtReport.fmt(evalOnly.metric(), 3), FedPtReport.fmt(evalOnly.loss(), 4));
                 }
-                ablation.add(new FedPtReport.AblationRow(a, evalOnly, noKd, retrained, retrainedSmall));
-                out.printf(Locale.ROOT, "  α=%s: %s %s, loss %s%n", FedPtReport.fmt(a, 2), ev.metricName(),
-                        FedPtReport.fmt(evalOnly.metric(), 3), FedPtReport.fmt(evalOnly.loss(), 4));
+                phases.put("ablation", done(t));
             }
-            phases.put("ablation", done(t));
-        }
 
-        // 7. resources
-        List<FedPtReport.Traffic> traffic = new ArrayList<>();
-        if (fedpt != null) {
-            traffic.add(traffic("fedpt", small.name(), fedpt));
-        }
-        if ((r = results.get("fedavg-large")) != null) {
-            traffic.add(traffic("fedavg_large", large.name(), r));
-        }
-        List<FedPtReport.Memory> memory = new ArrayList<>();
-        String probeNote = null;
-        if (bench.memoryProbe()) {
-            t = header(out, "memory of one client's local training (fresh JVM per model)");
-            String clientId = largestClient(prepared.trainSizes());
-            ClientData data = prepared.clients().lookup(clientId).get(0);
-            List<Example> examples = new ArrayList<>();
-            for (ClientData.Tokens tk : data.train()) {
-                examples.add(new Example(tk.ids(), tk.promptLength()));
+            // 7. resources
+            List<FedPtReport.Traffic> traffic = new ArrayList<>();
+            if (fedpt != null) {
+                traffic.add(traffic("fedpt", small.name(), fedpt));
             }
-            TrainSettings ts = ev.settings(smallUri);
-            int steps = ts.stepsFor(examples.size());
-            Path work = o.outDir().resolve("memory-probe");
-            for (String[] m : new String[][] {{"fedpt", small.name(), smallDir.toString()},
-                    {"fedavg_large", large.name(), largeDir.toString()}}) {
-                MemoryProbe.Result res = MemoryProbe.measure(Path.of(m[2]), ts, examples, steps, 1, work);
-                memory.add(new FedPtReport.Memory(m[0], m[1], res));
-                out.printf(Locale.ROOT, "  %s (%s, client %s: %d examples, %d steps of batch %d): peak RSS %s, native heap"
-                        + " for model + training %s, tensor state %s%n", m[0], m[1], clientId, examples.size(), steps,
-                        ts.batchSize(), FedPtReport.mib(res.peakRss()), FedPtReport.mib(res.nativeTraining()),
-                        FedPtReport.mib(res.tensorStateBytes()));
+            if ((r = results.get("fedavg-large")) != null) {
+                traffic.add(traffic("fedavg_large", large.name(), r));
             }
-            probeNote = "client " + clientId + " (the largest), " + examples.size() + " training examples, " + steps
-                    + " steps of batch " + ts.batchSize() + ", 1 torch thread, in a fresh JVM per model";
-            phases.put("memory", done(t));
-        }
+            List<FedPtReport.Memory> memory = new ArrayList<>();
+            String probeNote = null;
+            if (bench.memoryProbe()) {
+                t = header(out, "memory of one client's local training (fresh JVM per model)");
+                String clientId = largestClient(prepared.trainSizes());
+                ClientData data = prepared.clients().lookup(clientId).get(0);
+                List<Example> examples = new ArrayList<>();
+                for (ClientData.Tokens tk : data.train()) {
+                    examples.add(new Example(tk.ids(), tk.promptLength()));
+                }
+                TrainSettings ts = ev.settings(smallUri);
+                int steps = ts.stepsFor(examples.size());
+                Path work = o.outDir().resolve("memory-probe");
+                for (String[] m : new String[][] {{"fedpt", small.name(), smallDir.toString()},
+                        {"fedavg_large", large.name(), largeDir.toString()}}) {
+                    MemoryProbe.Result res = MemoryProbe.measure(Path.of(m[2]), ts, examples, steps, 1, work);
+                    memory.add(new FedPtReport.Memory(m[0], m[1], res));
+                    out.printf(Locale.ROOT, "  %s (%s, client %s: %d examples, %d steps of batch %d): peak RSS %s, native heap"
+                            + " for model + training %s, tensor state %s%n", m[0], m[1], clientId, examples.size(), steps,
+                            ts.batchSize(), FedPtReport.mib(res.peakRss()), FedPtReport.mib(res.nativeTraining()),
+                            FedPtReport.mib(res.tensorStateBytes()));
+                }
+                probeNote = "client " + clientId + " (the largest), " + examples.size() + " training examples, " + steps
+                        + " steps of batch " + ts.batchSize() + ", 1 torch thread, in a fresh JVM per model";
+                phases.put("memory", done(t));
+            }
 
-        // 8. the report
-        setup.put("data", split.source() + (bench.where() != null ? " where " + bench.where() : "")
-                + (bench.sampleRows() > 0 ? ", fixed sample of " + bench.sampleRows() + " rows" : "") + ": "
-                + split.rows() + " rows; " + split.clientRows() + " for the clients, " + split.serverRows()
-                + " held by the server (public distillation set, " + bench.serverPercent() + "% by hash of "
-                + bench.splitColumns() + ")");
-        setup.put("split", nClients + " clients (" + describePartitioning(base) + "), " + prepared.rows()
-                + " training rows; " + evalRows + " of " + heldOut + " held-out rows evaluated, the same rows for every"
-                + " row of the table");
-        setup.put("training", base.server().rounds() + " rounds, " + perRound + " clients per round, "
-                + (base.client().localEpochs() > 0 ? base.client().localEpochs() + " local epochs"
-                        : base.client().localSteps() + " local steps") + " of batch " + base.client().batchSize()
-                + ", lr " + base.client().lr() + ", LoRA r=" + base.model().lora().rank() + " on "
-                + base.model().lora().targetModules());
-        setup.put("FedPT", String.format(Locale.ROOT, "α=%s, T=%s, KD %d steps/round of batch %d, kd_lr %s, ce_weight %s,"
-                + " distillation set %d rows", fedptParams.alpha(), fedptParams.temperature(), fedptParams.kdSteps(),
-                fedptParams.kdBatchSize(), fedptParams.kdLr() > 0 ? fedptParams.kdLr() : "client lr",
-                fedptParams.ceWeight(), split.serverRows()));
-        setup.put("centralised budget", centralBudget);
-        setup.put("models", String.format(Locale.ROOT, "%s: %s (%,d parameters) and %s (%,d parameters)",
-                familyDir, small.name(), small.parameters(), large.name(), large.parameters()));
-        setup.put("seed", base.seed() + " (partitioning, client sampling, training); the same for every run");
-        setup.put("machine", Runtime.getRuntime().availableProcessors() + " cores, Spark " + spark.sparkContext().master()
-                + "; timings on a shared machine");
-        if (probeNote != null) {
-            setup.put("memory probe", probeNote);
+            // 8. the report
+            setup.put("data", split.source() + (bench.where() != null ? " where " + bench.where() : "")
+                    + (bench.sampleRows() > 0 ? ", fixed sample of " + bench.sampleRows() + " rows" : "") + ": "
+                    + split.rows() + " rows; " + split.clientRows() + " for the clients, " + split.serverRows()
+                    + " held by the server (public distillation set, " + bench.serverPercent() + "% by hash of "
+                    + bench.splitColumns() + ")");
+            setup.put("split", nClients + " clients (" + describePartitioning(base) + "), " + prepared.rows()
+                    + " training rows; " + evalRows + " of " + heldOut + " held-out rows evaluated, the same rows for every"
+                    + " row of the table");
+            setup.put("training", base.server().rounds() + " rounds, " + perRound + " clients per round, "
+                    + (base.client().localEpochs() > 0 ? base.client().localEpochs() + " local epochs"
+                            : base.client().localSteps() + " local steps") + " of batch " + base.client().batchSize()
+                    + ", lr " + base.client().lr() + ", LoRA r=" + base.model().lora().rank() + " on "
+                    + base.model().lora().targetModules());
+            setup.put("FedPT", String.format(Locale.ROOT, "α=%s, expert=%s, T=%s, KD %d steps/round of batch %d, kd_lr %s,"
+                    + " ce_weight %s, distillation set %d rows", fedptParams.alpha(), fedptParams.expert().key(),
+                    fedptParams.temperature(), fedptParams.kdSteps(), fedptParams.kdBatchSize(),
+                    fedptParams.kdLr() > 0 ? fedptParams.kdLr() : "client lr", fedptParams.ceWeight(), split.serverRows()));
+            setup.put("centralised budget", centralBudget);
+            setup.put("models", String.format(Locale.ROOT, "%s: %s (%,d parameters) and %s (%,d parameters)",
+                    familyDir, small.name(), small.parameters(), large.name(), large.parameters()));
+            setup.put("seed", base.seed() + " (partitioning, client sampling, training); the same for every run");
+            setup.put("machine", Runtime.getRuntime().availableProcessors() + " cores, Spark " + spark.sparkContext().master()
+                    + "; timings on a shared machine");
+            if (probeNote != null) {
+                setup.put("memory probe", probeNote);
+            }
+            phases.put("total", done(start));
+            FedPtReport report = new FedPtReport(bench.dataset() + " (" + nClients + " clients)", ev.metricName(), setup, rows,
+                    ablation, traffic, memory, bench.gapTarget(), o.command(), phases, samples);
+            Path md = o.outDir().resolve("results.md");
+            Path json = o.outDir().resolve("results.json");
+            Files.writeString(md, report.markdown(), StandardCharsets.UTF_8);
+            Files.writeString(json, report.json(), StandardCharsets.UTF_8);
+            return new Result(report, md, json, results);
+        } finally {
+            cached.forEach(rdd -> rdd.unpersist(false));
         }
-        phases.put("total", done(start));
-        FedPtReport report = new FedPtReport(bench.dataset() + " (" + nClients + " clients)", ev.metricName(), setup, rows,
-                ablation, traffic, memory, bench.gapTarget(), o.command(), phases, samples);
-        Path md = o.outDir().resolve("results.md");
-        Path json = o.outDir().resolve("results.json");
-        Files.writeString(md, report.markdown(), StandardCharsets.UTF_8);
-        Files.writeString(json, report.json(), StandardCharsets.UTF_8);
-        evalRdd.unpersist(false);
-        prepared.clients().unpersist(false);
-        return new Result(report, md, json, results);
     }
 
     // ---- data ----
@@ -401,7 +431,7 @@ public final class FedPtBenchmark {
                         + " has no column '" + c + "' (columns: " + have + ")");
             }
         }
-        rows = sample(rows, bench.splitColumns(), bench.sampleRows());
+        rows = sample(spark, rows, bench.splitColumns(), bench.sampleRows(), dataDir.resolve(bench.dataset() + "-sample"));
         long[] counts = Quickstart.splitServerSet(rows, bench.splitColumns(), bench.serverPercent(), clients, server, source);
         return new DataSplit(source, counts[0] + counts[1], counts[0], counts[1]);
     }
@@ -411,10 +441,13 @@ public final class FedPtBenchmark {
 
     /**
      * The {@code n} rows with the smallest xxhash64 of ({@link #SAMPLE_SALT}, {@code columns}), ties
-     * by the columns: a fixed sample that depends only on the rows' content (like the server split);
-     * all rows when {@code n == 0}.
+     * by every column of the rows in order: a fixed sample that depends only on the rows' content
+     * (like the server split), whatever their order or partitioning (rows that tie on every column
+     * are identical, so which of them is kept does not matter). Written to {@code dir} (replacing
+     * it) and read back, so the sort runs once and every later use sees the same rows. All rows,
+     * and nothing written, when {@code n == 0}.
      */
-    static Dataset<Row> sample(Dataset<Row> rows, List<String> columns, int n) {
+    static Dataset<Row> sample(SparkSession spark, Dataset<Row> rows, List<String> columns, int n, Path dir) {
         if (n <= 0) {
             return rows;
         }
@@ -423,8 +456,89 @@ public final class FedPtBenchmark {
         columns.forEach(c -> keys.add(functions.col(c)));
         List<Column> order = new ArrayList<>();
         order.add(functions.xxhash64(keys.toArray(new Column[0])));
-        columns.forEach(c -> order.add(functions.col(c)));
-        return rows.orderBy(order.toArray(new Column[0])).limit(n);
+        for (String c : rows.columns()) {
+            order.add(functions.col(c));
+        }
+        String uri = dirUri(dir);
+        rows.orderBy(order.toArray(new Column[0])).limit(n).write().mode(SaveMode.Overwrite).parquet(uri);
+        return spark.read().parquet(uri);
+    }
+
+    // ---- reuse ----
+
+    /** File in {@code OUT/data} recording the bench settings the data split there was made with. */
+    static final String SPLIT_FILE = "split.json";
+
+    /**
+     * The bench settings that decide the data every run trains on, and the models, by key (the runs'
+     * configurations name only the fixed paths these are written to): what {@link #SPLIT_FILE} holds.
+     */
+    static Map<String, String> dataSettings(FedPtBenchConfig b, Path familyDir) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("bench.dataset", b.dataset());
+        m.put("bench.data", b.data());
+        m.put("bench.where", b.where());
+        m.put("bench.sample_rows", String.valueOf(b.sampleRows()));
+        m.put("bench.server_percent", String.valueOf(b.serverPercent()));
+        m.put("bench.split_columns", String.valueOf(b.splitColumns()));
+        m.put("bench.family", familyDir.toAbsolutePath().normalize().toString());
+        m.put("bench.small", b.small());
+        m.put("bench.large", b.large());
+        return m;
+    }
+
+    static String splitJson(Map<String, String> settings) {
+        return new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(settings) + "\n";
+    }
+
+    /**
+     * With {@code --reuse}: the runs under {@code runs} may be reused only when they were trained on
+     * the data split these settings make. Refuses (naming the keys that differ) when {@code splitFile}
+     * records other settings, or when runs exist but no record does.
+     *
+     * @throws IllegalArgumentException when reusing the runs could mix data splits
+     */
+    static void checkReuse(Path splitFile, Map<String, String> now, Path runs) throws IOException {
+        Path out = runs.getParent();
+        if (!Files.exists(splitFile)) {
+            boolean anyRun = false;
+            if (Files.isDirectory(runs)) {
+                try (var s = Files.list(runs)) {
+                    anyRun = s.findAny().isPresent();
+                }
+            }
+            if (anyRun) {
+                throw new IllegalArgumentException("--reuse: " + splitFile + " is missing, so the data settings the runs in "
+                        + runs + " were trained with are unknown; drop --reuse (every run is trained again) or use another"
+                        + " --out. If you know those runs used the current settings, write them to " + splitFile + ":\n"
+                        + splitJson(now));
+            }
+            return;
+        }
+        Map<String, String> before;
+        try {
+            before = new GsonBuilder().create().fromJson(Files.readString(splitFile, StandardCharsets.UTF_8),
+                    new TypeToken<LinkedHashMap<String, String>>() {}.getType());
+        } catch (JsonParseException e) {
+            throw new IllegalArgumentException("--reuse: cannot read " + splitFile + " (" + e.getMessage() + "); drop"
+                    + " --reuse or use another --out", e);
+        }
+        if (before == null) {
+            before = Map.of();
+        }
+        List<String> keys = new ArrayList<>(now.keySet());
+        before.keySet().stream().filter(k -> !now.containsKey(k)).forEach(keys::add);
+        List<String> differ = new ArrayList<>();
+        for (String k : keys) {
+            if (!Objects.equals(before.get(k), now.get(k))) {
+                differ.add(k + " " + before.get(k) + " -> " + now.get(k));
+            }
+        }
+        if (!differ.isEmpty()) {
+            throw new IllegalArgumentException("--reuse: the runs in " + out + " were trained on a data split made with"
+                    + " other settings (" + String.join("; ", differ) + ", per " + splitFile + "); reusing them would"
+                    + " mix data splits. Drop --reuse (every run is trained again on the new split) or use another --out");
+        }
     }
 
     // ---- client bookkeeping (pure) ----
@@ -568,7 +682,11 @@ public final class FedPtBenchmark {
             return job(name, smallUri, extra);
         }
 
-        /** Centralised LoRA: one pooled client, the federated round's steps in one client's round. */
+        /**
+         * Centralised LoRA: one pooled client; with {@code client.local_steps} the steps of a federated
+         * round's clients together in one client's round, with {@code client.local_epochs} the same
+         * epochs over all rows (see the class comment).
+         */
         JobConfig central(String name, JobConfig federated, int perRound) {
             List<String> extra = new ArrayList<>(List.of("method=fedavg_lora", "method_params={}",
                     "server.clients_per_round=0", "server.fraction=1.0", "server.min_clients=1"));
@@ -619,10 +737,12 @@ public final class FedPtBenchmark {
         private final int padId;
         private final HadoopConf hadoop;
         private final Map<String, Map<String, long[]>> layouts = new HashMap<>();
+        private final PrintStream out;
 
         Evaluator(SparkSession spark, JobConfig cfg, DataPrep.Prepared prepared, JavaPairRDD<String, ClientData> evalRdd,
-                int maxNewTokens, String smallUri, String largeUri) throws IOException {
+                int maxNewTokens, String smallUri, String largeUri, PrintStream out) throws IOException {
             this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            this.out = out;
             this.cfg = cfg;
             this.evalRdd = evalRdd;
             this.maxNewTokens = maxNewTokens;
@@ -687,7 +807,7 @@ public final class FedPtBenchmark {
                 }
                 samples.put(id, list);
             }
-            System.out.printf(Locale.ROOT, "  %-6s %-44s %s %s, eval loss %s%n", model, training, metricName(),
+            out.printf(Locale.ROOT, "  %-6s %-44s %s %s, eval loss %s%n", model, training, metricName(),
                     FedPtReport.fmt(s.metric(), 3), FedPtReport.fmt(s.loss(), 4));
         }
 

@@ -1,17 +1,19 @@
 package dev.understudy.job.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.understudy.job.engine.RoundEngine;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The comparison's bookkeeping that needs no Spark: eval-row quotas, clients per round, directory URIs. */
+/** The comparison's bookkeeping that needs no Spark: eval-row quotas, clients per round, directory URIs, reuse. */
 class FedPtBenchmarkPartsTest {
     @Test
     void evalQuotasAreProportionalByLargestRemainder() {
@@ -51,5 +53,32 @@ class FedPtBenchmarkPartsTest {
     void largestClientBreaksTiesByTheSmallestId() {
         assertThat(FedPtBenchmark.largestClient(Map.of("c", 5L, "a", 9L, "b", 9L))).isEqualTo("a");
         assertThat(FedPtBenchmark.largestClient(Map.of("c", 10L, "a", 9L))).isEqualTo("c");
+    }
+
+    @Test
+    void reuseIsRefusedWhenTheRecordedDataSettingsDiffer(@TempDir Path tmp) throws Exception {
+        Path runs = tmp.resolve("runs");
+        Path split = tmp.resolve("data").resolve(FedPtBenchmark.SPLIT_FILE);
+        Map<String, String> now = new LinkedHashMap<>();
+        now.put("bench.dataset", "uci-sentiment");
+        now.put("bench.where", null);
+        now.put("bench.sample_rows", "0");
+        FedPtBenchmark.checkReuse(split, now, runs); // nothing to reuse yet
+        Files.createDirectories(runs.resolve("fedpt"));
+        assertThatThrownBy(() -> FedPtBenchmark.checkReuse(split, now, runs))
+                .hasMessageContaining(split + " is missing").hasMessageContaining("drop --reuse")
+                .hasMessageContaining("\"bench.sample_rows\": \"0\"");
+        Files.createDirectories(split.getParent());
+        Files.writeString(split, FedPtBenchmark.splitJson(now));
+        FedPtBenchmark.checkReuse(split, now, runs); // the same settings
+        Map<String, String> later = new LinkedHashMap<>(now);
+        later.put("bench.where", "label = 1");
+        later.put("bench.sample_rows", "500");
+        assertThatThrownBy(() -> FedPtBenchmark.checkReuse(split, later, runs))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("(bench.where null -> label = 1; bench.sample_rows 0 -> 500, per " + split + ")")
+                .hasMessageContaining("Drop --reuse").hasMessageContaining("use another --out");
+        Files.writeString(split, "{not json");
+        assertThatThrownBy(() -> FedPtBenchmark.checkReuse(split, now, runs)).hasMessageContaining("cannot read " + split);
     }
 }

@@ -1,26 +1,31 @@
 package dev.understudy.job.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import com.google.gson.JsonElement;
 import dev.understudy.job.FederatedJob;
-import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.method.FedPt;
 import dev.understudy.job.testing.SparkTestBase;
 import dev.understudy.ops.model.HfModels;
 import dev.understudy.ops.model.ModelConfig;
+import dev.understudy.ops.pretrain.Digests;
 import dev.understudy.ops.pretrain.ModelFamily;
 import dev.understudy.ops.tokenizer.ByteLevelBpeTrainer;
-import dev.understudy.ops.pretrain.Digests;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
@@ -117,10 +122,20 @@ class FedPtBenchmarkTest extends SparkTestBase {
         String yaml = """
                 data: {kind: classification, template: "{text} is", label_words: {0: " bad", 1: " good"}, max_length: 32}
                 """ + COMMON + """
-                bench: {dataset: uci-sentiment, data: '%s', split_columns: [text, domain], alphas: [0.0, 1.0]}
+                bench: {dataset: uci-sentiment, data: '%s', split_columns: [text, domain], alphas: [0.0, 0.5]}
                 """.formatted(sentiment().toUri());
-        FedPtBenchmark.Result res = run("sentiment", yaml, List.of());
+        // FedPT with the variant expert, so that the proxy row below checks proxyExpert against the run's own figures
+        FedPtBenchmark.Result res = run("sentiment", yaml, List.of("method_params.expert=client_updates"));
         FedPtReport r = res.report();
+        float[] offset = res.runs().get("fedpt").methodState().get(FedPt.EXPERT_OFFSET);
+        assertThat(offset).isNotNull();
+        double offsetNorm = 0;
+        for (float v : offset) {
+            offsetNorm += v * v;
+        }
+        assertThat(offsetNorm).as("distillation moved the adapter, so the expert is not the final adapter").isPositive();
+        assertThat(r.row("fedpt_proxy").training()).isEqualTo("FedPT: proxy-tuned large (α=1.00, expert = client updates)");
+        assertThat(r.setup().get("FedPT")).startsWith("α=1.0, expert=client_updates, ");
         assertThat(r.metricName()).isEqualTo("accuracy");
         assertThat(r.rows()).extracting(FedPtReport.Row::id).containsExactly("large_base", "small_base", "fedavg_small",
                 "fedpt_small", "fedpt_proxy", "proxy_fedavg_small", "fedavg_large", "central_large");
@@ -151,16 +166,36 @@ class FedPtBenchmarkTest extends SparkTestBase {
                 + 3 * fedavgLarge.clients());
         assertThat(fedavgLarge.rounds()).allSatisfy(m -> assertThat(m.sampled()).isEqualTo(fedavgLarge.clients()));
 
-        // gap arithmetic from the rows
-        double base = r.row("large_base").metric();
-        double proxy = r.row("fedpt_proxy").metric();
-        double target = r.row("fedavg_large").metric();
-        assertThat(Double.compare(r.metricGapClosed(), FedPtReport.gapClosed(base, proxy, target))).isZero();
-        // α = 0 is the large base itself; α = 1 is the main FedPT proxy
-        assertThat(r.ablation()).extracting(FedPtReport.AblationRow::alpha).containsExactly(0.0, 1.0);
-        assertThat(r.ablation().get(0).evalOnly().loss()).isCloseTo(r.row("large_base").loss(), within(1e-5));
-        assertThat(r.ablation().get(0).evalOnly().metric()).isEqualTo(r.row("large_base").metric());
-        assertThat(r.ablation().get(1).evalOnly().loss()).isEqualTo(r.row("fedpt_proxy").loss());
+        // the gap in results.json, by hand from the table's rows (undefined when FedAvg-large ties the base)
+        double base = r.row("large_base").loss();
+        double proxy = r.row("fedpt_proxy").loss();
+        double target = r.row("fedavg_large").loss();
+        JsonObject gap = JsonParser.parseString(Files.readString(res.json())).getAsJsonObject()
+                .getAsJsonObject("gap_closed");
+        assertThat(target).isNotEqualTo(base);
+        assertThat(gap.get("eval_loss").getAsDouble()).isCloseTo((proxy - base) / (target - base), within(1e-12));
+        assertThat(gap.get("eval_loss_reached").getAsBoolean()).isEqualTo((proxy - base) / (target - base) >= 0.7 - 1e-9);
+        double accBase = r.row("large_base").metric();
+        double accTarget = r.row("fedavg_large").metric();
+        JsonElement reached = gap.get("metric_reached");
+        if (accTarget == accBase) {
+            assertThat(reached.isJsonNull()).isTrue();
+        } else {
+            double closed = (r.row("fedpt_proxy").metric() - accBase) / (accTarget - accBase);
+            assertThat(gap.get("metric").getAsDouble()).isCloseTo(closed, within(1e-12));
+            assertThat(reached.getAsBoolean()).isEqualTo(closed >= 0.7 - 1e-9);
+        }
+        // the ablation's α values (neither is the main run's α = 1, so every figure is evaluated afresh):
+        // α = 0 is the large base itself, with either adapter; α = 0.5 is neither the base nor the main proxy
+        assertThat(r.ablation()).extracting(FedPtReport.AblationRow::alpha).containsExactly(0.0, 0.5);
+        FedPtReport.AblationRow a0 = r.ablation().get(0);
+        assertThat(a0.evalOnly().loss()).isCloseTo(r.row("large_base").loss(), within(1e-5));
+        assertThat(a0.evalOnly().metric()).isEqualTo(r.row("large_base").metric());
+        assertThat(a0.noKd().loss()).isCloseTo(r.row("large_base").loss(), within(1e-5));
+        FedPtReport.AblationRow half = r.ablation().get(1);
+        assertThat(half.evalOnly().loss()).isNotCloseTo(r.row("large_base").loss(), within(1e-4))
+                .isNotCloseTo(r.row("fedpt_proxy").loss(), within(1e-4));
+        assertThat(half.noKd().loss()).isNotCloseTo(r.row("proxy_fedavg_small").loss(), within(1e-4));
 
         // bytes: 4 bytes per adapter float each way
         FedPtReport.Traffic fedpt = r.traffic("fedpt");
@@ -183,8 +218,8 @@ class FedPtBenchmarkTest extends SparkTestBase {
         assertThat(json.getAsJsonArray("rows")).hasSize(8);
         assertThat(json.get("command").getAsString()).startsWith("understudy bench fedpt --conf");
         assertThat(Files.readString(res.markdown())).contains("gap closed (accuracy)").contains("### α ablation")
-                .contains("seed: 7");
-        assertThat(tmp.resolve("sentiment/bench.yaml")).content().contains("alphas: [0.0, 1.0]");
+                .contains("seed: 7").contains("- FedPT: α=1.0, expert=client_updates, ");
+        assertThat(tmp.resolve("sentiment/bench.yaml")).content().contains("alphas: [0.0, 0.5]");
     }
 
     @Test
@@ -216,5 +251,39 @@ class FedPtBenchmarkTest extends SparkTestBase {
         FedPtBenchmark.Result again = run("glosses", yaml, List.of(), true);
         assertThat(again.runs().values()).allSatisfy(x -> assertThat(x.resumedFrom()).isEqualTo(2));
         assertThat(again.report().rows()).isEqualTo(r.rows());
+        // ... but not when the data split would differ: the runs' configurations name the same data paths
+        assertThat(tmp.resolve("glosses/data/split.json")).content().contains("\"bench.sample_rows\": \"0\"");
+        assertThatThrownBy(() -> run("glosses", yaml, List.of("bench.sample_rows=100", "bench.server_percent=20"), true))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bench.sample_rows 0 -> 100; bench.server_percent 10 -> 20")
+                .hasMessageContaining("Drop --reuse").hasMessageContaining("another --out");
+    }
+
+    @Test
+    void theFixedSampleIsTheSameRowsWhateverTheInputOrder() throws Exception {
+        // 40 rows with the same split column tie on the sample's hash: the other columns decide
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            rows.add(RowFactory.create("same", i));
+        }
+        StructType schema = new StructType().add("key", DataTypes.StringType).add("i", DataTypes.IntegerType);
+        List<Row> reversed = new ArrayList<>(rows);
+        Collections.reverse(reversed);
+        Dataset<Row> forward = spark.createDataFrame(rows, schema);
+        Dataset<Row> backward = spark.createDataFrame(reversed, schema).repartition(3);
+        List<Integer> first = ids(FedPtBenchmark.sample(spark, forward, List.of("key"), 10, tmp.resolve("sample-a")));
+        List<Integer> again = ids(FedPtBenchmark.sample(spark, forward, List.of("key"), 10, tmp.resolve("sample-b")));
+        List<Integer> other = ids(FedPtBenchmark.sample(spark, backward, List.of("key"), 10, tmp.resolve("sample-c")));
+        assertThat(first).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThat(again).isEqualTo(first);
+        assertThat(other).isEqualTo(first);
+        assertThat(tmp.resolve("sample-a/_SUCCESS")).exists(); // materialised once
+        assertThat(FedPtBenchmark.sample(spark, forward, List.of("key"), 0, tmp.resolve("sample-d")).count()).isEqualTo(40);
+    }
+
+    static List<Integer> ids(Dataset<Row> rows) {
+        List<Integer> out = new ArrayList<>(rows.collectAsList().stream().map(x -> x.getInt(1)).toList());
+        out.sort(Comparator.naturalOrder());
+        return out;
     }
 }
