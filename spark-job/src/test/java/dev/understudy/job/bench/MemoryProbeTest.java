@@ -8,6 +8,7 @@ import com.sun.jna.Memory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +38,31 @@ class MemoryProbeTest {
         try (Memory m = new Memory(64 << 20)) { // malloc
             m.setByte(0, (byte) 1);
             assertThat(MemoryProbe.mallocInUse() - before).isGreaterThanOrEqualTo(60L << 20);
+        }
+    }
+
+    @Test
+    void mallinfoCountsSmallAllocationsOfOtherThreads() throws Exception {
+        // libtorch allocates from the training thread, which glibc serves from a thread arena (blocks
+        // below the mmap threshold): the probe's figure must include every arena, not the main one only
+        long before = MemoryProbe.mallocInUse();
+        assumeTrue(before >= 0, "no glibc mallinfo2 (not glibc, or glibc < 2.33)");
+        long[] seen = new long[1];
+        List<Memory> blocks = new ArrayList<>();
+        Thread t = new Thread(() -> {
+            for (int i = 0; i < 16_384; i++) { // 16,384 × 2 KiB = 32 MiB in small blocks
+                Memory m = new Memory(2048);
+                m.setByte(0, (byte) 1);
+                blocks.add(m);
+            }
+            seen[0] = MemoryProbe.mallocInUse();
+        });
+        t.start();
+        t.join();
+        try {
+            assertThat(seen[0] - before).isGreaterThanOrEqualTo(30L << 20);
+        } finally {
+            blocks.forEach(Memory::close);
         }
     }
 
