@@ -1,6 +1,9 @@
 package dev.understudy.job.bench;
 
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.JsonSerializer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -392,8 +395,8 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
 
     /**
      * The report as JSON (results.json): every figure, the gap, the ratios and the claims. Keys in a
-     * fixed order (the same report gives the same bytes); a figure that could not be computed is NaN,
-     * a missing one (a run left out, an undefined gap's "reached") is null.
+     * fixed order (the same report gives the same bytes); strict JSON: a figure that could not be
+     * computed (NaN) and a missing one (a run left out, an undefined gap's "reached") are null.
      */
     public String json() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -458,7 +461,9 @@ public record FedPtReport(String title, String metricName, Map<String, String> s
         m.put("paper_claims", claims);
         m.put("phase_seconds", phaseSeconds);
         m.put("samples", samples);
-        return new GsonBuilder().setPrettyPrinting().serializeNulls().serializeSpecialFloatingPointValues().create().toJson(m)
-                + "\n";
+        // strict JSON (RFC 8259 has no NaN/Infinity): a figure that could not be computed is null
+        JsonSerializer<Double> finiteOrNull = (v, type, ctx) -> Double.isFinite(v) ? new JsonPrimitive(v) : JsonNull.INSTANCE;
+        return new GsonBuilder().setPrettyPrinting().serializeNulls().registerTypeAdapter(Double.class, finiteOrNull)
+                .registerTypeAdapter(double.class, finiteOrNull).create().toJson(m) + "\n";
     }
 }
