@@ -8,10 +8,13 @@ import dev.understudy.job.data.DataPrep;
 import dev.understudy.job.engine.AdapterVectors;
 import dev.understudy.job.engine.EvalFunction;
 import dev.understudy.job.engine.ExecutorModelCache;
+import dev.understudy.job.engine.MetricsTables;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.TrainSettings;
+import dev.understudy.job.method.FedPt;
 import dev.understudy.job.method.FederatedMethod;
 import dev.understudy.job.method.Methods;
+import dev.understudy.job.method.ProxyEvalFunction;
 import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.lora.LoraAdapter;
@@ -22,6 +25,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -32,7 +36,10 @@ import org.apache.spark.sql.SparkSession;
 /**
  * {@code understudy evaluate}: evaluates a committed global adapter (a round of a run, by default
  * the last) or the bare base model on every client's held-out rows of the run's own data split, as
- * a Spark job, and writes the per-client table to {@code output.dir/evaluations/<what>/}.
+ * a Spark job, and writes the per-client table to {@code output.dir/evaluations/<what>/}. For a
+ * FedPT run it also evaluates the proxy-tuned large model its {@code method/proxy.json} describes
+ * (large base + α × (small with the round's expert adapter − small base)) on the same rows
+ * ({@code evaluations/<what>-proxy/}).
  */
 public final class EvaluateJob {
     private EvaluateJob() {}
@@ -42,7 +49,7 @@ public final class EvaluateJob {
      * @param accuracy label-scoring accuracy (NaN unless the data are classification rows)
      */
     public record Report(String what, double loss, double perplexity, double accuracy, long examples,
-            List<EvalFunction.ClientEval> perClient, String outputPath) {}
+            List<EvalFunction.ClientEval> perClient, String outputPath, Report proxy) {}
 
     /**
      * @param round the committed round to evaluate, or null for the last one
@@ -60,6 +67,7 @@ public final class EvaluateJob {
         JobConfig cfg = committedConfig(store, given);
         String what;
         byte[] globalBytes = null;
+        Map<String, float[]> methodState = Map.of();
         if (baseOnly) {
             what = "base";
         } else {
@@ -71,7 +79,9 @@ public final class EvaluateJob {
                         + store.committedRounds() + ")");
             }
             what = "round-" + r;
-            globalBytes = store.readRound(r).files().get("global.safetensors");
+            RunStore.CommittedRound cr = store.readRound(r);
+            globalBytes = cr.files().get("global.safetensors");
+            methodState = RoundEngine.readState(cr, "method_state.safetensors");
         }
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         sc.setJobGroup("understudy-data", "data: read, assign clients, tokenise", false);
@@ -99,12 +109,32 @@ public final class EvaluateJob {
             sc.setJobGroup("understudy-evaluate", "evaluate " + what + " (" + data.trainSizes().size() + " clients)", false);
             List<EvalFunction.ClientEval> evals = new ArrayList<>(
                     data.clients().mapPartitions(new EvalFunction(bcast, layout, settings, labels)).collect());
-            evals.sort(java.util.Comparator.comparing(EvalFunction.ClientEval::clientId));
+            evals.sort(Comparator.comparing(EvalFunction.ClientEval::clientId));
             RoundEngine.Evaluation e = RoundEngine.summarise(evals);
             String out = store.base() + "/evaluations/" + what;
-            dev.understudy.job.engine.MetricsTables.writePerClient(spark, evals, out);
+            MetricsTables.writePerClient(spark, evals, out);
             long examples = evals.stream().mapToLong(EvalFunction.ClientEval::examples).sum();
-            return new Report(what, e.loss(), Math.exp(e.loss()), e.accuracy(), examples, evals, out);
+            Report proxy = null;
+            if (method instanceof FedPt fedpt && bcast != null) {
+                // FedPT: also the proxy-tuned large model of method/proxy.json, large + α (small + expert − small)
+                float[] expert = FedPt.expert(bcast.value(), methodState.get(FedPt.EXPERT_OFFSET));
+                Broadcast<float[]> eb = sc.broadcast(expert);
+                sc.setJobGroup("understudy-evaluate", "evaluate the proxy-tuned large model of " + what, false);
+                List<EvalFunction.ClientEval> pe = new ArrayList<>(data.clients().mapPartitions(new ProxyEvalFunction(eb,
+                        layout, settings, fedpt.params().large(), fedpt.params().alpha(), labels)).collect());
+                eb.unpersist(false);
+                pe.sort(Comparator.comparing(EvalFunction.ClientEval::clientId));
+                RoundEngine.Evaluation pv = RoundEngine.summarise(pe);
+                String pout = out + "-proxy";
+                MetricsTables.writePerClient(spark, pe, pout);
+                proxy = new Report(what + " proxy-tuned large (α=" + fedpt.params().alpha() + ")", pv.loss(),
+                        Math.exp(pv.loss()), pv.accuracy(), pe.stream().mapToLong(EvalFunction.ClientEval::examples).sum(),
+                        pe, pout, null);
+            }
+            if (bcast != null) {
+                bcast.unpersist(false);
+            }
+            return new Report(what, e.loss(), Math.exp(e.loss()), e.accuracy(), examples, evals, out, proxy);
         } finally {
             data.clients().unpersist(false);
         }
@@ -128,6 +158,9 @@ public final class EvaluateJob {
         b.append(String.format(Locale.ROOT, "%-24s %9d %8.4f %9.2f %9s%n", "all (" + r.what() + ")", r.examples(), r.loss(),
                 r.perplexity(), Double.isNaN(r.accuracy()) ? "-" : String.format(Locale.ROOT, "%.3f", r.accuracy())));
         b.append("per-client table: ").append(r.outputPath()).append('\n');
+        if (r.proxy() != null) {
+            b.append(table(r.proxy()));
+        }
         return b.toString();
     }
 }

@@ -28,6 +28,9 @@ public final class Main {
               resume    continue the run in output.dir from its last committed round
               evaluate  evaluate the last committed round (or --round N, or --base for the base model)
                         on every client's held-out rows; writes output.dir/evaluations/
+              generate  continue --prompt TEXT (repeatable) with the last committed round (or --round N,
+                        or --base); a FedPT run generates with its proxy-tuned large model (--small:
+                        the small model with its adapter)
               export    write the last committed round (or --round N) as a PEFT adapter (--peft URI)
                         and/or merged into the base model (--merged URI)
               config    print the resolved configuration (defaults < --conf files < --set) and exit
@@ -42,8 +45,14 @@ public final class Main {
               --conf FILE        YAML configuration, applied after conf/defaults.yaml (repeatable)
               --set key=value    override one key, e.g. --set server.rounds=5 (repeatable)
               --defaults FILE    defaults file (default: conf/defaults.yaml if present)
-              --round N          (evaluate, export) a committed round instead of the last
-              --base             (evaluate) the base model without an adapter
+              --round N          (evaluate, generate, export) a committed round instead of the last
+              --base             (evaluate, generate) the base model without an adapter
+              --prompt TEXT      (generate) a prompt, formatted as the run's data are (repeatable)
+              --max-new-tokens N (generate) at most N new tokens (default 64)
+              --temperature T    (generate) 0 = greedy (default), else sampling at T
+              --top-p P          (generate) nucleus sampling mass (default 1.0)
+              --seed S           (generate) sampling seed (default 0)
+              --small            (generate) for a FedPT run, the small model instead of the proxy
               --peft URI         (export) where to write the PEFT adapter directory
               --merged URI       (export) where to write the merged model directory
               -h, --help         this help
@@ -87,6 +96,12 @@ public final class Main {
         boolean base = false;
         String peft = null;
         String merged = null;
+        List<String> prompts = new ArrayList<>();
+        int maxNewTokens = 64;
+        double temperature = 0;
+        double topP = 1.0;
+        long seed = 0;
+        boolean small = false;
         Path defaults = Files.exists(Path.of("conf/defaults.yaml")) ? Path.of("conf/defaults.yaml") : null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
@@ -97,6 +112,12 @@ public final class Main {
                 case "--base" -> base = true;
                 case "--peft" -> peft = value(args, ++i, "--peft");
                 case "--merged" -> merged = value(args, ++i, "--merged");
+                case "--prompt" -> prompts.add(value(args, ++i, "--prompt"));
+                case "--max-new-tokens" -> maxNewTokens = Integer.parseInt(value(args, ++i, "--max-new-tokens"));
+                case "--temperature" -> temperature = Double.parseDouble(value(args, ++i, "--temperature"));
+                case "--top-p" -> topP = Double.parseDouble(value(args, ++i, "--top-p"));
+                case "--seed" -> seed = Long.parseLong(value(args, ++i, "--seed"));
+                case "--small" -> small = true;
                 case "-h", "--help" -> {
                     System.out.print(USAGE);
                     return 0;
@@ -128,6 +149,18 @@ public final class Main {
                 SparkSession spark = SparkSession.builder().appName("understudy evaluate").getOrCreate();
                 try {
                     EvaluateJob.run(spark, cfg, round, base);
+                    return 0;
+                } finally {
+                    spark.stop();
+                }
+            }
+            case "generate" -> {
+                GenerateJob.Options o = new GenerateJob.Options(prompts, round, base, small, maxNewTokens, temperature,
+                        topP, seed);
+                SparkSession spark = SparkSession.builder().appName("understudy generate").getOrCreate();
+                try {
+                    System.out.print(GenerateJob.text(GenerateJob.generate(spark.sparkContext().hadoopConfiguration(), cfg,
+                            o)));
                     return 0;
                 } finally {
                     spark.stop();

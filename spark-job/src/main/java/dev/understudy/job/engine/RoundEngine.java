@@ -215,7 +215,8 @@ public final class RoundEngine {
         return new Result(global, metrics, resumedFrom, store.base(), Map.copyOf(method.state()));
     }
 
-    private static Map<String, float[]> readState(RunStore.CommittedRound cr, String file) throws IOException {
+    /** A committed round's state file ({@code strategy_state.safetensors}, {@code method_state.safetensors}), empty if absent. */
+    public static Map<String, float[]> readState(RunStore.CommittedRound cr, String file) throws IOException {
         Map<String, float[]> state = new LinkedHashMap<>();
         if (cr.files().containsKey(file)) {
             SafetensorsReader.stream(new ByteArrayInputStream(cr.files().get(file)), file,

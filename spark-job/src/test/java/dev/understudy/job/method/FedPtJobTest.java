@@ -2,14 +2,27 @@ package dev.understudy.job.method;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.understudy.job.EvaluateJob;
 import dev.understudy.job.FederatedJob;
+import dev.understudy.job.GenerateJob;
 import dev.understudy.job.config.ConfigLoader;
 import dev.understudy.job.config.JobConfig;
+import dev.understudy.job.engine.AdapterVectors;
 import dev.understudy.job.testing.SparkTestBase;
+import dev.understudy.ops.infer.ModelLogitSource;
+import dev.understudy.ops.infer.ProxyLogitSource;
+import dev.understudy.ops.lora.LoraAdapter;
+import dev.understudy.ops.lora.LoraConfig;
+import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.HfModels;
 import dev.understudy.ops.model.ModelConfig;
 import dev.understudy.ops.tokenizer.ByteLevelBpeTrainer;
+import dev.understudy.ops.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,6 +98,8 @@ class FedPtJobTest extends SparkTestBase {
         assertThat(tmp.resolve("fedpt-full/method/proxy.json")).content().contains("\"expert_adapter\":\"adapter\"")
                 .contains("\"alpha\":1.0");
         assertThat(tmp.resolve("fedpt-full/adapter/adapter_model.safetensors")).exists();
+        assertEvaluateMatchesTheLastRound(full, config("fedpt-full"));
+        assertGenerateUsesTheProxy(full, config("fedpt-full"));
 
         FederatedJob.run(spark, config("fedpt-resume"), false, 1);
         FederatedJob.JobResult resumed = FederatedJob.run(spark, config("fedpt-resume"), true);
@@ -127,6 +142,59 @@ class FedPtJobTest extends SparkTestBase {
                 .contains("\"expert_adapter\":\"method/expert\"").contains("\"expert\":\"client_updates\"");
         assertThat(tmp.resolve("fedpt-cu-full/method/expert/adapter_model.safetensors")).exists();
         assertThat(tmp.resolve("fedpt-cu-full/method/expert/adapter_config.json")).exists();
+        assertEvaluateMatchesTheLastRound(full, config("fedpt-cu-full", cu));
+    }
+
+    /**
+     * {@code understudy generate} on a FedPT run decodes with the proxy: its first greedy token is the
+     * argmax of the teacher-forced proxy logits (large + α (small with the final adapter − small)) at
+     * the prompt's last position; {@code --small} and {@code --base} use the small model.
+     */
+    static void assertGenerateUsesTheProxy(FederatedJob.JobResult run, JobConfig cfg) throws Exception {
+        var conf = spark.sparkContext().hadoopConfiguration();
+        GenerateJob.Result g = GenerateJob.generate(conf, cfg,
+                new GenerateJob.Options(List.of("warm sun 1", "cold mud 2"), null, false, false, 6, 0, 1, 0));
+        assertThat(g.model()).contains("round-2").contains("proxy-tuned large");
+        assertThat(g.generations()).hasSize(2).allSatisfy(x -> assertThat(x.tokens()).isBetween(1, 6));
+        try (NDManager m = NDManager.newBaseManager("PyTorch");
+                Tokenizer tok = Tokenizer.load(small);
+                DecoderModel s = HfModels.load(small, m, DataType.FLOAT32);
+                DecoderModel l = HfModels.load(large, m, DataType.FLOAT32);
+                LoraAdapter a = LoraAdapter.create(s, new LoraConfig(cfg.model().lora().rank(), cfg.model().lora().alpha(),
+                        0.0, cfg.model().lora().targetModules()), 0, m)) {
+            a.load(AdapterVectors.unflatten(AdapterVectors.layoutOf(a.exportTensors()), run.finalAdapter()));
+            int pad = tok.padIdOrEos();
+            int[] prompt = tok.encodePromptResponse("warm sun 1 is", "", 32, true, false).ids();
+            NDArray logits = ProxyLogitSource.of(new ModelLogitSource(l, null, pad), s, a, 1.0, pad)
+                    .sequenceLogits(List.of(prompt), m); // (1, T, V)
+            int argmax = (int) logits.get(0, prompt.length - 1).argMax().getLong();
+            GenerateJob.Result again = GenerateJob.generate(conf, cfg,
+                    new GenerateJob.Options(List.of("warm sun 1"), null, false, false, 1, 0, 1, 0));
+            assertThat(again.generations().get(0).tokens()).isEqualTo(1);
+            assertThat(again.generations().get(0).ids()).containsExactly(argmax);
+            assertThat(g.generations().get(0).ids().get(0)).isEqualTo(argmax);
+        }
+        GenerateJob.Result smallOnly = GenerateJob.generate(conf, cfg,
+                new GenerateJob.Options(List.of("warm sun 1"), null, false, true, 6, 0, 1, 0));
+        assertThat(smallOnly.model()).contains("adapter on");
+        GenerateJob.Result base = GenerateJob.generate(conf, cfg,
+                new GenerateJob.Options(List.of("warm sun 1"), null, true, false, 6, 0, 1, 0));
+        assertThat(base.model()).startsWith("base base model");
+        // sampling is deterministic by seed
+        GenerateJob.Options sampled = new GenerateJob.Options(List.of("warm sun 1"), null, false, false, 6, 1.0, 0.9, 5);
+        assertThat(GenerateJob.generate(conf, cfg, sampled).generations())
+                .isEqualTo(GenerateJob.generate(conf, cfg, sampled).generations());
+    }
+
+    /** {@code understudy evaluate} on a FedPT run reports the small model and the proxy as the last round did. */
+    static void assertEvaluateMatchesTheLastRound(FederatedJob.JobResult run, JobConfig cfg) throws Exception {
+        var last = run.rounds().get(run.rounds().size() - 1);
+        EvaluateJob.Report r = EvaluateJob.evaluate(spark, cfg, null, false);
+        assertThat(r.loss()).isCloseTo(last.evalLoss(), within(1e-6));
+        assertThat(r.proxy()).isNotNull();
+        assertThat(r.proxy().loss()).isCloseTo(last.methodMetrics().get("proxy_eval_loss"), within(1e-6));
+        assertThat(r.proxy().accuracy()).isCloseTo(last.methodMetrics().get("proxy_accuracy"), within(1e-9));
+        assertThat(r.proxy().examples()).isEqualTo(r.examples());
     }
 
     @Test
