@@ -3,6 +3,7 @@ package dev.understudy.job.method;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.understudy.job.config.DataConfig;
 import dev.understudy.job.data.ServerData;
 import dev.understudy.job.engine.AdapterVectors;
@@ -15,17 +16,23 @@ import dev.understudy.ops.infer.ModelLogitSource;
 import dev.understudy.ops.lora.LoraAdapter;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.HfModels;
+import dev.understudy.ops.pretrain.ModelFamily;
 import dev.understudy.ops.tokenizer.Tokenizer;
 import dev.understudy.ops.train.Example;
 import dev.understudy.ops.train.LrSchedule;
 import dev.understudy.ops.train.TrainConfig;
 import dev.understudy.ops.train.Trainer;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.broadcast.Broadcast;
 
 /**
@@ -236,13 +243,64 @@ public final class FedPt implements FederatedMethod {
 
     @Override
     public void finish(MethodContext ctx, float[] global) throws IOException {
-        if (expertOffset == null) {
-            ctx.store().writeString("method/proxy.json", descriptor("adapter").toString());
-        } else {
-            RoundEngine.writePeft(ctx.store().sink("method/expert"), ctx.clientModel(), ctx.settings(),
-                    expertFor(global), ctx.layout());
-            ctx.store().writeString("method/proxy.json", descriptor("method/expert").toString());
+        String family = familyManifest(smallUri, params.large(), ctx.spark().hadoopConfiguration());
+        if (family != null) {
+            ctx.store().writeString(FAMILY_ARTIFACT, family);
         }
+        String expert = "adapter";
+        if (expertOffset != null) {
+            expert = "method/expert";
+            RoundEngine.writePeft(ctx.store().sink(expert), ctx.clientModel(), ctx.settings(), expertFor(global),
+                    ctx.layout());
+        }
+        JsonObject d = descriptor(expert);
+        d.addProperty("family", family == null ? null : FAMILY_ARTIFACT);
+        ctx.store().writeString("method/proxy.json", d.toString());
+    }
+
+    /** Where a finished run keeps the model family's manifest (when the two models come from one family). */
+    public static final String FAMILY_ARTIFACT = "method/family.json";
+
+    /**
+     * The {@code family.json} of the model family both models belong to ({@code understudy pretrain}
+     * writes the members as sub-directories of the family directory), or null when the two models
+     * are not members of one family directory.
+     */
+    static String familyManifest(String smallUri, String largeUri, Configuration conf) throws IOException {
+        Path small = new Path(stripSlash(smallUri));
+        Path large = new Path(stripSlash(largeUri));
+        Path dir = small.getParent();
+        if (dir == null || !dir.equals(large.getParent())) {
+            return null;
+        }
+        Path manifest = new Path(dir, ModelFamily.FILE);
+        FileSystem fs = manifest.getFileSystem(conf);
+        if (!fs.exists(manifest)) {
+            return null;
+        }
+        String text;
+        try (InputStream in = fs.open(manifest)) {
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        JsonObject o;
+        try {
+            o = JsonParser.parseString(text).getAsJsonObject();
+        } catch (RuntimeException e) {
+            throw new IOException(manifest + " is not a JSON model-family manifest: " + e.getMessage(), e);
+        }
+        List<String> dirs = new ArrayList<>();
+        if (o.has("members") && o.get("members").isJsonArray()) {
+            o.getAsJsonArray("members").forEach(m -> {
+                if (m.isJsonObject() && m.getAsJsonObject().has("dir")) {
+                    dirs.add(m.getAsJsonObject().get("dir").getAsString());
+                }
+            });
+        }
+        return dirs.contains(small.getName()) && dirs.contains(large.getName()) ? text : null;
+    }
+
+    private static String stripSlash(String uri) {
+        return uri.endsWith("/") ? uri.substring(0, uri.length() - 1) : uri;
     }
 
     /**

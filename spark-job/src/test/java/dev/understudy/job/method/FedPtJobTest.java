@@ -23,6 +23,7 @@ import dev.understudy.ops.model.HfModels;
 import dev.understudy.ops.model.ModelConfig;
 import dev.understudy.ops.tokenizer.ByteLevelBpeTrainer;
 import dev.understudy.ops.tokenizer.Tokenizer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,6 +55,9 @@ class FedPtJobTest extends SparkTestBase {
         large = tmp.resolve("large");
         HfModels.createRandom(ModelConfig.llama(spec.vocabSize(), 32, 2, 4, 2, 64, 128), 3, spec, small);
         HfModels.createRandom(ModelConfig.llama(spec.vocabSize(), 64, 2, 4, 2, 128, 128), 4, spec, large);
+        // the two models as members of one family directory (as understudy pretrain writes it)
+        Files.writeString(tmp.resolve("family.json"), "{\"format\": \"understudy-model-family/1\","
+                + " \"members\": [{\"name\": \"s\", \"dir\": \"small\"}, {\"name\": \"l\", \"dir\": \"large\"}]}");
         data = write("reviews.parquet", 160, 9);
         kd = write("kd.parquet", 40, 10);
     }
@@ -98,6 +102,10 @@ class FedPtJobTest extends SparkTestBase {
         assertThat(tmp.resolve("fedpt-full/method/proxy.json")).content().contains("\"expert_adapter\":\"adapter\"")
                 .contains("\"alpha\":1.0");
         assertThat(tmp.resolve("fedpt-full/adapter/adapter_model.safetensors")).exists();
+        assertThat(tmp.resolve("fedpt-full/method/proxy.json")).content().contains("\"family\":\"method/family.json\"");
+        assertThat(tmp.resolve("fedpt-full/method/family.json")).hasSameTextualContentAs(tmp.resolve("family.json"));
+        assertThat(FedPt.familyManifest(small.toUri().toString(), data.toUri().toString(),
+                spark.sparkContext().hadoopConfiguration())).as("not a member").isNull();
         assertEvaluateMatchesTheLastRound(full, config("fedpt-full"));
         assertGenerateUsesTheProxy(full, config("fedpt-full"));
 
