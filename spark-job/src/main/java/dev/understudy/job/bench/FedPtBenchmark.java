@@ -231,8 +231,11 @@ public final class FedPtBenchmark {
                         largeCfg.server().rounds(), perRound * largeCfg.client().localSteps(), perRound,
                         largeCfg.client().localSteps(), largeCfg.client().batchSize());
             }
+            double centralLr = bench.centralLr() > 0 ? bench.centralLr() : largeCfg.client().lr();
+            centralBudget += String.format(Locale.ROOT, ", lr %s%s", centralLr,
+                    bench.centralLr() > 0 ? " (bench.central_lr)" : " (the clients')");
             if (bench.runs("central_large")) {
-                JobConfig central = rc.central("central-large", largeCfg, perRound);
+                JobConfig central = rc.central("central-large", largeCfg, perRound, bench.centralLr());
                 runner.run("central-large", "centralised LoRA on '" + large.name() + "': " + centralBudget, central,
                         FedPtBenchmark::pooled);
             }
@@ -687,9 +690,12 @@ public final class FedPtBenchmark {
          * round's clients together in one client's round, with {@code client.local_epochs} the same
          * epochs over all rows (see the class comment).
          */
-        JobConfig central(String name, JobConfig federated, int perRound) {
+        JobConfig central(String name, JobConfig federated, int perRound, double lr) {
             List<String> extra = new ArrayList<>(List.of("method=fedavg_lora", "method_params={}",
                     "server.clients_per_round=0", "server.fraction=1.0", "server.min_clients=1"));
+            if (lr > 0) {
+                extra.add("client.lr=" + lr);
+            }
             if (federated.client().localEpochs() == 0) {
                 extra.add("client.local_steps=" + (long) perRound * federated.client().localSteps());
             }

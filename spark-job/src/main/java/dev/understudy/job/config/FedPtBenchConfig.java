@@ -34,10 +34,12 @@ import java.util.List;
  * @param gapTarget {@code bench.gap_target}: share of the gap between the large base and
  *     FedAvg-LoRA on the large model the proxy-tuned large model should close
  * @param skip {@code bench.skip}: runs to leave out (see {@link #RUNS})
+ * @param centralLr {@code bench.central_lr}: learning rate of the centralised baseline (0 = the
+ *     clients' {@code client.lr})
  */
 public record FedPtBenchConfig(String dataset, String data, String family, String small, String large, String where,
         int sampleRows, int serverPercent, List<String> splitColumns, int evalRows, int maxNewTokens, List<Double> alphas,
-        boolean alphaRetrain, boolean memoryProbe, double gapTarget, List<String> skip) {
+        boolean alphaRetrain, boolean memoryProbe, double gapTarget, List<String> skip, double centralLr) {
 
     /** Runs that {@code bench.skip} may name. */
     public static final List<String> RUNS = List.of("fedavg_small", "fedpt", "fedavg_large", "central_large", "ablation");
@@ -67,6 +69,8 @@ public record FedPtBenchConfig(String dataset, String data, String family, Strin
         for (String s : skip) {
             Checks.check(RUNS.contains(s), "bench.skip", s, "one of " + RUNS);
         }
+        Checks.check(Double.isFinite(centralLr) && centralLr >= 0, "bench.central_lr", centralLr,
+                "≥ 0 (0 = the clients' client.lr)");
         Checks.check(!(skip.contains("fedpt") && alphaRetrain), "bench.alpha_retrain", alphaRetrain,
                 "false when bench.skip names fedpt");
     }

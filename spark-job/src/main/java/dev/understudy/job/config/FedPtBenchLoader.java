@@ -48,7 +48,8 @@ public final class FedPtBenchLoader {
                     + " (it needs the application jar on java.class.path: true with bin/understudy; under spark-submit"
                     + " add it with --driver-class-path or set false)."),
             ConfigSchema.key("bench.gap_target", 0.7, "Share of the large-base to FedAvg-large gap the proxy should close."),
-            ConfigSchema.key("bench.skip", List.of(), "Runs to leave out: " + FedPtBenchConfig.RUNS + "."));
+            ConfigSchema.key("bench.skip", List.of(), "Runs to leave out: " + FedPtBenchConfig.RUNS + "."),
+            ConfigSchema.key("bench.central_lr", 0.0, "Learning rate of the centralised baseline; 0 = client.lr."));
 
     private static final Map<String, ConfigSchema.Key> BY_PATH = byPath();
 
@@ -175,7 +176,8 @@ public final class FedPtBenchLoader {
                     str(tree, "large"), str(tree, "where"), integer(tree, "sample_rows"), integer(tree, "server_percent"),
                     list(tree, "split_columns"), integer(tree, "eval_rows"), integer(tree, "max_new_tokens"), alphas,
                     bool(tree, "alpha_retrain"), bool(tree, "memory_probe"),
-                    (Double) ConfigBinder.leaf(tree, TABLE, SECTION + ".gap_target", double.class), list(tree, "skip"));
+                    (Double) ConfigBinder.leaf(tree, TABLE, SECTION + ".gap_target", double.class), list(tree, "skip"),
+                    (Double) ConfigBinder.leaf(tree, TABLE, SECTION + ".central_lr", double.class));
         } catch (IllegalArgumentException e) {
             throw ConfigBinder.withOrigin(tree, e, "");
         }

@@ -125,7 +125,8 @@ class FedPtBenchmarkTest extends SparkTestBase {
                 bench: {dataset: uci-sentiment, data: '%s', split_columns: [text, domain], alphas: [0.0, 0.5]}
                 """.formatted(sentiment().toUri());
         // FedPT with the variant expert, so that the proxy row below checks proxyExpert against the run's own figures
-        FedPtBenchmark.Result res = run("sentiment", yaml, List.of("method_params.expert=client_updates"));
+        FedPtBenchmark.Result res = run("sentiment", yaml, List.of("method_params.expert=client_updates",
+                "bench.central_lr=0.0123"));
         FedPtReport r = res.report();
         float[] offset = res.runs().get("fedpt").methodState().get(FedPt.EXPERT_OFFSET);
         assertThat(offset).isNotNull();
@@ -163,7 +164,8 @@ class FedPtBenchmarkTest extends SparkTestBase {
         assertThat(central.clients()).isEqualTo(1);
         assertThat(central.trainRows()).isEqualTo(fedavgLarge.trainRows());
         assertThat(tmp.resolve("sentiment/runs/central-large/config.yaml")).content().contains("local_steps: "
-                + 3 * fedavgLarge.clients());
+                + 3 * fedavgLarge.clients()).contains("lr: 0.0123");
+        assertThat(tmp.resolve("sentiment/runs/fedavg-large/config.yaml")).content().doesNotContain("lr: 0.0123");
         assertThat(fedavgLarge.rounds()).allSatisfy(m -> assertThat(m.sampled()).isEqualTo(fedavgLarge.clients()));
 
         // the gap in results.json, by hand from the table's rows (undefined when FedAvg-large ties the base)

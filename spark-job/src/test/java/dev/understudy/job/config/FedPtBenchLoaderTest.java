@@ -31,6 +31,7 @@ class FedPtBenchLoaderTest {
         assertThat(b.splitColumns()).containsExactly("text", "domain");
         assertThat(b.alphas()).containsExactly(0.5, 1.0, 1.5);
         assertThat(b.gapTarget()).isEqualTo(0.7);
+        assertThat(b.centralLr()).isEqualTo(0.0); // the clients' lr
         assertThat(b.runs("central_large")).isTrue();
         JobConfig job = l.job(RUN);
         JobConfig quickstart = ConfigLoader.load(CONF.resolve("defaults.yaml"), List.of(CONF.resolve("quickstart.yaml")),
@@ -92,6 +93,8 @@ class FedPtBenchLoaderTest {
                 .hasMessageContaining("bench.alphas").hasMessageContaining("≥ 0");
         assertThatThrownBy(() -> load("fedpt-sentiment.yaml", "bench.skip=[fedpt_large]"))
                 .hasMessageContaining("bench.skip").hasMessageContaining("fedavg_large");
+        assertThatThrownBy(() -> load("fedpt-sentiment.yaml", "bench.central_lr=-0.1"))
+                .hasMessageContaining("bench.central_lr").hasMessageContaining("≥ 0");
         assertThatThrownBy(() -> load("fedpt-sentiment.yaml", "bench.server_percent=80"))
                 .hasMessageContaining("bench.server_percent").hasMessageContaining("--set bench.server_percent=80");
         Path conf = tmp.resolve("c.yaml");
