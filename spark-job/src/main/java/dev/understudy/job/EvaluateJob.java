@@ -71,21 +71,16 @@ public final class EvaluateJob {
         if (baseOnly) {
             what = "base";
         } else {
-            int r = round != null ? round : store.lastCommittedRound().orElseThrow(() -> new IllegalStateException(
-                    "output.dir " + store.base() + " has no committed round to evaluate; run the job first, or pass --base"
-                            + " to evaluate the base model"));
-            if (!store.committedRounds().contains(r)) {
-                throw new IllegalArgumentException("round " + r + " is not committed in " + store.base() + " (committed: "
-                        + store.committedRounds() + ")");
-            }
-            what = "round-" + r;
-            RunStore.CommittedRound cr = store.readRound(r);
+            RunStore.CommittedRound cr = store.readRoundOrLast(round,
+                    "run the job first, or pass --base to evaluate the base model");
+            what = "round-" + cr.round();
             globalBytes = cr.files().get("global.safetensors");
             methodState = RoundEngine.readState(cr, "method_state.safetensors");
         }
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         sc.setJobGroup("understudy-data", "data: read, assign clients, tokenise", false);
         DataPrep.Prepared data = DataPrep.prepare(spark, cfg, Math.max(1, sc.defaultParallelism()));
+        Broadcast<float[]> bcast = null;
         try {
             FederatedMethod method = Methods.create(cfg);
             Path localModel = ExecutorModelCache.localDir(method.clientModelUri(), spark.sparkContext().hadoopConfiguration());
@@ -96,7 +91,6 @@ public final class EvaluateJob {
                         HadoopConf.of(spark.sparkContext().hadoopConfiguration()));
                 labels = FederatedJob.labelCandidates(cfg, data.labels(), tok);
             }
-            Broadcast<float[]> bcast = null;
             Map<String, long[]> layout = null;
             if (globalBytes != null) {
                 try (NDManager m = NDManager.newBaseManager("PyTorch");
@@ -131,11 +125,11 @@ public final class EvaluateJob {
                         Math.exp(pv.loss()), pv.accuracy(), pe.stream().mapToLong(EvalFunction.ClientEval::examples).sum(),
                         pe, pout, null);
             }
+            return new Report(what, e.loss(), Math.exp(e.loss()), e.accuracy(), examples, evals, out, proxy);
+        } finally {
             if (bcast != null) {
                 bcast.unpersist(false);
             }
-            return new Report(what, e.loss(), Math.exp(e.loss()), e.accuracy(), examples, evals, out, proxy);
-        } finally {
             data.clients().unpersist(false);
         }
     }

@@ -44,19 +44,15 @@ public final class ExportJob {
         }
         RunStore store = new RunStore(URI.create(given.output().dir()), hadoop);
         JobConfig cfg = EvaluateJob.committedConfig(store, given);
-        int r = round != null ? round : store.lastCommittedRound().orElseThrow(() -> new IllegalStateException(
-                "output.dir " + store.base() + " has no committed round to export; run the job first"));
-        if (!store.committedRounds().contains(r)) {
-            throw new IllegalArgumentException("round " + r + " is not committed in " + store.base() + " (committed: "
-                    + store.committedRounds() + ")");
-        }
+        RunStore.CommittedRound committed = store.readRoundOrLast(round, "run the job first");
+        int r = committed.round();
         FederatedMethod method = Methods.create(cfg);
         Path localModel = ExecutorModelCache.localDir(method.clientModelUri(), hadoop);
         TrainSettings settings;
         try (Tokenizer tok = Tokenizer.load(localModel)) {
             settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0, HadoopConf.of(hadoop));
         }
-        byte[] bytes = store.readRound(r).files().get("global.safetensors");
+        byte[] bytes = committed.files().get("global.safetensors");
         try (NDManager m = NDManager.newBaseManager("PyTorch");
                 DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32)) {
             Map<String, long[]> layout;

@@ -78,14 +78,8 @@ public final class GenerateJob {
         byte[] globalBytes = null;
         Map<String, float[]> state = Map.of();
         if (!o.base()) {
-            int r = o.round() != null ? o.round() : store.lastCommittedRound().orElseThrow(() -> new IllegalStateException(
-                    "output.dir " + store.base() + " has no committed round; run the job first, or pass --base"));
-            if (!store.committedRounds().contains(r)) {
-                throw new IllegalArgumentException("round " + r + " is not committed in " + store.base() + " (committed: "
-                        + store.committedRounds() + ")");
-            }
-            RunStore.CommittedRound cr = store.readRound(r);
-            what = "round-" + r;
+            RunStore.CommittedRound cr = store.readRoundOrLast(o.round(), "run the job first, or pass --base");
+            what = "round-" + cr.round();
             state = RoundEngine.readState(cr, "method_state.safetensors");
             globalBytes = cr.files().get("global.safetensors");
         }

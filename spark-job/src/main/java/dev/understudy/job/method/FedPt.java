@@ -193,7 +193,8 @@ public final class FedPt implements FederatedMethod {
 
     /**
      * offset' = offset + (θ̄_agg − θ̄_distilled): the displacement the distillation made is taken
-     * back out of the expert, so {@code expert(distilled, offset') = expert(aggregated, offset)}.
+     * back out of the expert, so {@code expert(distilled, offset') = expert(aggregated, offset)} (up
+     * to float rounding).
      */
     static float[] nextExpertOffset(float[] offset, float[] aggregated, float[] distilled) {
         float[] o = new float[aggregated.length];

@@ -284,6 +284,21 @@ public final class RunStore implements Serializable {
         return out;
     }
 
+    /**
+     * Reads committed round {@code round}, or the last one when it is null; a missing round is an
+     * error naming the committed ones ({@code noneHint} says what to do when there is none).
+     */
+    public CommittedRound readRoundOrLast(Integer round, String noneHint) throws IOException {
+        int r = round != null ? round : lastCommittedRound().orElseThrow(() -> new IllegalStateException(
+                "output.dir " + base + " has no committed round; " + noneHint));
+        List<Integer> committed = committedRounds();
+        if (!committed.contains(r)) {
+            throw new IllegalArgumentException("round " + r + " is not committed in " + base + " (committed: " + committed
+                    + ")");
+        }
+        return readRound(r);
+    }
+
     /** The highest committed round, if any. */
     public Optional<Integer> lastCommittedRound() throws IOException {
         List<Integer> r = committedRounds();
