@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # LoRA train-step throughput: Understudy (DJL + libtorch 2.7.1) against the same step in
 # PyTorch eager (Debian's python3-torch), printed side by side with the ratio.
-#   bench/lora-step.sh [--sizes 256x4,512x8,1024x8] [--steps 10] [--warmup 3] [--threads 2]
+#   bench/lora-step.sh [--sizes 256x4,512x8,1024x8] [--steps 10] [--warmup 3] [--threads 2] [--no-mkl-dispatch]
+# --no-mkl-dispatch runs the Java side with oneMKL's own kernel choice (-Dunderstudy.mkl.amd_dispatch=false);
+# by default Understudy lets oneMKL use its AVX2/AVX-512 kernels on AMD CPUs (MklCpuDispatch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIZES=256x4,512x8,1024x8 STEPS=10 WARMUP=3 THREADS=$(nproc)
+SIZES=256x4,512x8,1024x8 STEPS=10 WARMUP=3 THREADS=$(nproc) DISPATCH=true
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --sizes) SIZES=$2; shift 2;;
     --steps) STEPS=$2; shift 2;;
     --warmup) WARMUP=$2; shift 2;;
     --threads) THREADS=$2; shift 2;;
+    --no-mkl-dispatch) DISPATCH=false; shift;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -19,7 +22,7 @@ mvn -B -q -pl model-ops -am package -DskipTests
 mvn -B -q -pl model-ops dependency:build-classpath -Dmdep.outputFile="$PWD/$OUT/cp.txt" >/dev/null
 CP="model-ops/target/classes:$(cat "$OUT/cp.txt")"
 echo "== Understudy (DJL/libtorch), $THREADS threads" >&2
-java -Xmx8g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$THREADS" -Dai.djl.pytorch.num_interop_threads=1 \
+java -Xmx8g -Dunderstudy.mkl.amd_dispatch="$DISPATCH" -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$THREADS" -Dai.djl.pytorch.num_interop_threads=1 \
   -cp "$CP" dev.understudy.ops.bench.LoraStepBenchmark --sizes "$SIZES" --steps "$STEPS" --warmup "$WARMUP" >"$OUT/djl.jsonl"
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "== PyTorch eager reference, $THREADS threads" >&2
@@ -32,6 +35,7 @@ fi
 import json, sys
 djl = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 ref = {(r["d"], r["layers"]): r for r in (json.loads(l) for l in open(sys.argv[2]) if l.strip())}
+print("understudy MKL CPU dispatch:", djl[0].get("mkl_cpu_dispatch", "n/a") if djl else "n/a")
 print(f"{'size':>8} {'understudy ms':>14} {'tok/s':>8} {'GFLOP/s':>8} | {'torch ms':>9} {'tok/s':>8} {'GFLOP/s':>8} | {'ratio':>6}")
 for r in djl:
     t = ref.get((r["d"], r["layers"]))

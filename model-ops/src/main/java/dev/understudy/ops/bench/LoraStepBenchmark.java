@@ -10,6 +10,7 @@ import dev.understudy.ops.model.ModelConfig;
 import dev.understudy.ops.train.Example;
 import dev.understudy.ops.train.TrainConfig;
 import dev.understudy.ops.train.Trainer;
+import dev.understudy.ops.util.MklCpuDispatch;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -113,15 +114,16 @@ public final class LoraStepBenchmark {
             double tokensPerS = batch * seq / (median / 1000);
             double gflops = stepFlops / (median / 1000) / 1e9;
             String threads = System.getProperty("ai.djl.pytorch.num_threads", "default");
-            System.err.printf(Locale.ROOT, "djl-libtorch d=%d L=%d: %.1f ms/step median, %.0f tokens/s, %.1f GFLOP/s%n",
-                    d, layers, median, tokensPerS, gflops);
+            String dispatch = MklCpuDispatch.describe();
+            System.err.printf(Locale.ROOT, "djl-libtorch d=%d L=%d: %.1f ms/step median, %.0f tokens/s, %.1f GFLOP/s;"
+                    + " MKL CPU dispatch %s%n", d, layers, median, tokensPerS, gflops, dispatch);
             return String.format(Locale.ROOT,
                     "{\"impl\":\"djl-libtorch\",\"torch\":\"2.7.1\",\"d\":%d,\"layers\":%d,\"heads\":%d,\"intermediate\":%d,"
                             + "\"vocab\":%d,\"batch\":%d,\"seq\":%d,\"lora_rank\":%d,\"threads\":\"%s\",\"warmup\":%d,\"steps\":%d,"
                             + "\"ms_per_step_median\":%.3f,\"ms_per_step_mean\":%.3f,\"tokens_per_s\":%.1f,\"gflops\":%.2f,"
-                            + "\"flops_per_step\":%.0f,\"loss_first\":%.4f,\"loss_last\":%.4f}",
+                            + "\"flops_per_step\":%.0f,\"loss_first\":%.4f,\"loss_last\":%.4f,\"mkl_cpu_dispatch\":\"%s\"}",
                     d, layers, heads, inter, vocab, batch, seq, RANK, threads, warmup, steps, median, mean, tokensPerS,
-                    gflops, stepFlops, lossFirst, lossLast);
+                    gflops, stepFlops, lossFirst, lossLast, dispatch.replace("\\", "\\\\").replace("\"", "\\\""));
         }
     }
 }

@@ -13,6 +13,7 @@ import dev.understudy.ops.model.DropoutRng;
 import dev.understudy.ops.model.LinearModule;
 import dev.understudy.ops.model.ModuleAdapter;
 import dev.understudy.ops.model.Ops;
+import dev.understudy.ops.util.MklCpuDispatch;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -31,6 +32,11 @@ import java.util.SplittableRandom;
  * manager. Not thread-safe for training: one adapter per trainer.
  */
 public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
+    static {
+        // before this class's first GEMM: oneMKL caches its kernel choice at its first call
+        MklCpuDispatch.ensureInstalled();
+    }
+
     private static final ai.djl.ndarray.index.NDIndex ALL = new ai.djl.ndarray.index.NDIndex("...");
 
     private final LoraConfig config;

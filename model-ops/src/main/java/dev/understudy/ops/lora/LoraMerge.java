@@ -15,6 +15,7 @@ import dev.understudy.ops.model.HfModels;
 import dev.understudy.ops.model.LinearModule;
 import dev.understudy.ops.model.ModelConfig;
 import dev.understudy.ops.model.Ops;
+import dev.understudy.ops.util.MklCpuDispatch;
 import dev.understudy.ops.util.ModelFormatException;
 import dev.understudy.ops.util.Preconditions;
 import java.io.IOException;
@@ -80,6 +81,11 @@ import java.util.Map;
  * returns; no NDArray escapes.
  */
 public final class LoraMerge {
+    static {
+        // before this class's first GEMM: oneMKL caches its kernel choice at its first call
+        MklCpuDispatch.ensureInstalled();
+    }
+
     /**
      * Files of a Hugging Face model directory copied verbatim when present: the tokenizer (fast
      * and slow formats) and generation settings.

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.understudy.ops.model.ModelConfig.Family;
+import dev.understudy.ops.util.MklCpuDispatch;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -34,6 +35,11 @@ import java.util.TreeSet;
  * #forward} are attached to the manager of {@code inputIds}.
  */
 public final class DecoderModel implements AutoCloseable {
+    static {
+        // before this class's first GEMM: oneMKL caches its kernel choice at its first call
+        MklCpuDispatch.ensureInstalled();
+    }
+
     private final ModelConfig config;
     private final NDManager manager;
     private final DataType dtype;

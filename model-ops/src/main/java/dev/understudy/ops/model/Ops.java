@@ -3,11 +3,12 @@ package dev.understudy.ops.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.understudy.ops.util.MklCpuDispatch;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * Thin, allocation-aware wrappers over libtorch kernels that DJL's generic NDArray API does not
@@ -16,6 +17,11 @@ import ai.djl.pytorch.jni.JniUtils;
  * with the thread's {@link ai.djl.ndarray.NDScope} when one is open.
  */
 public final class Ops {
+    static {
+        // before the first GEMM (linear): oneMKL caches its kernel choice at its first call
+        MklCpuDispatch.ensureInstalled();
+    }
+
     private Ops() {}
 
     private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
