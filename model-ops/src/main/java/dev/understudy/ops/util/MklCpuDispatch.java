@@ -72,9 +72,9 @@ public final class MklCpuDispatch {
     public static synchronized Status ensureInstalled() {
         if (status == null) {
             status = install(System.getProperty(PROPERTY), System.getenv(ENV), osName(), System.getProperty("os.arch"));
-            if (status.state == State.INSTALLED || status.state == State.NOT_APPLICABLE) {
+            if (status.state == State.NOT_APPLICABLE) {
                 LOG.debug("MKL CPU dispatch: {}", status.detail);
-            } else if (status.state == State.DISABLED) {
+            } else if (status.state == State.INSTALLED || status.state == State.DISABLED) {
                 LOG.info("MKL CPU dispatch: {}", status.detail);
             } else {
                 LOG.warn("MKL CPU dispatch: {}", status.detail);
