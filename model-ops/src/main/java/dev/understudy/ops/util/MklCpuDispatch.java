@@ -4,8 +4,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -125,9 +130,7 @@ public final class MklCpuDispatch {
                 return new Status(State.UNAVAILABLE, "this build has no " + RESOURCE.substring(1) + " (model-ops builds it"
                         + " when /usr/bin/cc exists); oneMKL uses its slower generic kernels on this AMD CPU");
             }
-            Path file = Files.createTempFile("understudy_mkl_dispatch", ".so");
-            file.toFile().deleteOnExit();
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            Path file = extract(in.readAllBytes());
             System.load(file.toAbsolutePath().toString());
             if (!nativePromoteToGlobal()) {
                 return new Status(State.FAILED, "dlopen(RTLD_GLOBAL) of " + file + " failed; oneMKL keeps its default"
@@ -136,8 +139,46 @@ public final class MklCpuDispatch {
             return new Status(State.INSTALLED, "oneMKL may use its AVX2/AVX-512 kernels on this AMD CPU (turn off with -D"
                     + PROPERTY + "=false)");
         } catch (IOException | UnsatisfiedLinkError | SecurityException e) {
-            return new Status(State.FAILED, "could not load the library (" + e + "); oneMKL keeps its default kernels");
+            return new Status(State.FAILED, "could not load the library (" + e + "); oneMKL keeps its default kernels (java.io.tmpdir must"
+                    + " be writable and not mounted noexec)");
         }
+    }
+
+    /**
+     * Writes the library once per content into {@code java.io.tmpdir/understudy-native-USER/} (the
+     * file name carries a hash of the bytes, so JVMs of one machine share it and none leaves a copy
+     * behind); written to a temporary name and moved into place, so concurrent JVMs never load a
+     * half-written file. A directory owned by another user is not used (nor a file whose bytes differ).
+     */
+    private static Path extract(byte[] bytes) throws IOException {
+        String hash;
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(bytes);
+            hash = HexFormat.of().formatHex(d, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        String user = System.getProperty("user.name", "");
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "understudy-native-" + user.replaceAll("[^A-Za-z0-9._-]", "_"));
+        Files.createDirectories(dir);
+        if (!Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName().equals(user)) {
+            // someone else's directory: do not load what they may have put there
+            Path own = Files.createTempFile("libunderstudy_mkl_dispatch", ".so");
+            own.toFile().deleteOnExit();
+            Files.write(own, bytes);
+            return own;
+        }
+        Path file = dir.resolve("libunderstudy_mkl_dispatch-" + hash + ".so");
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || !Arrays.equals(Files.readAllBytes(file), bytes)) {
+            Path tmp = Files.createTempFile(dir, "libunderstudy_mkl_dispatch", ".tmp");
+            try {
+                Files.write(tmp, bytes);
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+        return file;
     }
 
     /** {@code true}/{@code false} (any case), {@code null} when unset; anything else is reported and ignored. */
