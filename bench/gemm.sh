@@ -19,7 +19,7 @@ CP="model-ops/target/classes:$(cat "$OUT/cp.txt")"
 for d in true false; do
   java -Xmx4g -Dunderstudy.mkl.amd_dispatch=$d -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$THREADS" \
     -Dai.djl.pytorch.num_interop_threads=1 -cp "$CP" dev.understudy.ops.bench.GemmBenchmark --repeats "$REPEATS" \
-    2>/dev/null >"$OUT/gemm-djl-$d.jsonl"
+    2>"$OUT/gemm-djl-$d.log" >"$OUT/gemm-djl-$d.jsonl" || { echo "GemmBenchmark failed, see $OUT/gemm-djl-$d.log" >&2; exit 1; }
 done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 bench/torch_gemm.py --repeats "$REPEATS" --threads "$THREADS" >"$OUT/gemm-torch.jsonl"

@@ -6,7 +6,7 @@
 # by default Understudy lets oneMKL use its AVX2/AVX-512 kernels on AMD CPUs (MklCpuDispatch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIZES=256x4,512x8,1024x8 STEPS=10 WARMUP=3 THREADS=$(nproc) DISPATCH=true
+SIZES=256x4,512x8,1024x8 STEPS=10 WARMUP=3 THREADS=$(nproc) DISPATCH=${UNDERSTUDY_MKL_AMD_DISPATCH:-true}
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --sizes) SIZES=$2; shift 2;;

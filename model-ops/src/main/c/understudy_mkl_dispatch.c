@@ -19,6 +19,12 @@
 #include <dlfcn.h>
 #include <jni.h>
 
+/* glibc 2.34 moved dlopen/dladdr into libc under a new symbol version; bind to the original
+ * GLIBC_2.2.5 versions, which every x86-64 glibc exports, so a library built on a new distribution
+ * still loads on older executors (RHEL 8, Ubuntu 20.04). */
+__asm__(".symver dlopen,dlopen@GLIBC_2.2.5");
+__asm__(".symver dladdr,dladdr@GLIBC_2.2.5");
+
 static long vendor_checks = 0;
 
 __attribute__((visibility("default"))) int mkl_serv_intel_cpu_true(void) {

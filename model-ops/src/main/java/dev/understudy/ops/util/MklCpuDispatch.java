@@ -3,15 +3,19 @@ package dev.understudy.ops.util;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * <p>It has to be installed before oneMKL's first call in the process (oneMKL caches the answer),
  * so the classes that run GEMMs ({@code Ops}, {@code DecoderModel}, {@code LoraAdapter}, {@code LoraMerge}) call
  * {@link #ensureInstalled()} in their static initialisers. It is installed only on Linux x86-64 with
- * an {@code AuthenticAMD} CPU, and only when the jar carries the library (model-ops builds it when
+ * an {@code AuthenticAMD} (or Zen-based {@code HygonGenuine}) CPU, and only when the jar carries the library (model-ops builds it when
  * {@code /usr/bin/cc} exists). Turn it off with {@code -Dunderstudy.mkl.amd_dispatch=false} or the
  * environment variable {@code UNDERSTUDY_MKL_AMD_DISPATCH=false} (on Spark executors:
  * {@code spark.executor.extraJavaOptions} or {@code spark.executorEnv.UNDERSTUDY_MKL_AMD_DISPATCH}).
@@ -69,6 +73,8 @@ public final class MklCpuDispatch {
     }
 
     private static Status status;
+    /** False when another class loader of this JVM loaded (and promoted) the library first. */
+    private static boolean linkedHere;
 
     /**
      * Installs the override once per JVM if it applies (idempotent, thread-safe); never throws, since
@@ -76,7 +82,13 @@ public final class MklCpuDispatch {
      */
     public static synchronized Status ensureInstalled() {
         if (status == null) {
-            status = install(System.getProperty(PROPERTY), System.getenv(ENV), osName(), System.getProperty("os.arch"));
+            try {
+                status = install(System.getProperty(PROPERTY), System.getenv(ENV), osName(), System.getProperty("os.arch"));
+            } catch (VirtualMachineError e) {
+                throw e;
+            } catch (Throwable e) { // speed only: never fail the static initialisers that call this
+                status = new Status(State.FAILED, "unexpected " + e + "; oneMKL keeps its default kernels");
+            }
             if (status.state == State.NOT_APPLICABLE) {
                 LOG.debug("MKL CPU dispatch: {}", status.detail);
             } else if (status.state == State.INSTALLED || status.state == State.DISABLED) {
@@ -93,14 +105,14 @@ public final class MklCpuDispatch {
      * stays 0 if oneMKL had already been called before the override was installed.
      */
     public static synchronized long vendorChecks() {
-        return status != null && status.installed() ? nativeVendorChecks() : 0;
+        return status != null && status.installed() && linkedHere ? nativeVendorChecks() : 0;
     }
 
     /** One line for benchmark output, e.g. {@code installed (oneMKL asked 2 times)}. */
     public static String describe() {
         Status s = ensureInstalled();
         return s.installed()
-                ? "installed (oneMKL asked " + vendorChecks() + " times)"
+                ? (linkedHere ? "installed (oneMKL asked " + vendorChecks() + " times)" : "installed by another class loader")
                 : s.state.name().toLowerCase(Locale.ROOT) + ": " + s.detail;
     }
 
@@ -122,7 +134,7 @@ public final class MklCpuDispatch {
         } catch (IOException | RuntimeException e) {
             return new Status(State.FAILED, "could not read /proc/cpuinfo (" + e + "); oneMKL keeps its default kernels");
         }
-        if (!"AuthenticAMD".equals(vendor)) {
+        if (!"AuthenticAMD".equals(vendor) && !"HygonGenuine".equals(vendor)) {
             return new Status(State.NOT_APPLICABLE, "CPU vendor " + vendor + " needs no override");
         }
         try (InputStream in = MklCpuDispatch.class.getResourceAsStream(RESOURCE)) {
@@ -131,7 +143,16 @@ public final class MklCpuDispatch {
                         + " when /usr/bin/cc exists); oneMKL uses its slower generic kernels on this AMD CPU");
             }
             Path file = extract(in.readAllBytes());
-            System.load(file.toAbsolutePath().toString());
+            try {
+                System.load(file.toAbsolutePath().toString());
+            } catch (UnsatisfiedLinkError e) {
+                if (String.valueOf(e.getMessage()).contains("already loaded in another classloader")) {
+                    return new Status(State.INSTALLED, "installed by another class loader of this JVM (Spark session or"
+                            + " plug-in class loaders); oneMKL may use its AVX2/AVX-512 kernels on this AMD CPU");
+                }
+                throw e;
+            }
+            linkedHere = true;
             if (!nativePromoteToGlobal()) {
                 return new Status(State.FAILED, "dlopen(RTLD_GLOBAL) of " + file + " failed; oneMKL keeps its default"
                         + " kernels");
@@ -148,7 +169,7 @@ public final class MklCpuDispatch {
      * Writes the library once per content into {@code java.io.tmpdir/understudy-native-USER/} (the
      * file name carries a hash of the bytes, so JVMs of one machine share it and none leaves a copy
      * behind); written to a temporary name and moved into place, so concurrent JVMs never load a
-     * half-written file. A directory owned by another user is not used (nor a file whose bytes differ).
+     * half-written file. A directory owned by another user or writable by others is not used (nor a file whose bytes differ).
      */
     private static Path extract(byte[] bytes) throws IOException {
         String hash;
@@ -160,9 +181,15 @@ public final class MklCpuDispatch {
         }
         String user = System.getProperty("user.name", "");
         Path dir = Path.of(System.getProperty("java.io.tmpdir"), "understudy-native-" + user.replaceAll("[^A-Za-z0-9._-]", "_"));
-        Files.createDirectories(dir);
-        if (!Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName().equals(user)) {
-            // someone else's directory: do not load what they may have put there
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (FileAlreadyExistsException raced) {
+                // another JVM created it: checked below like any existing directory
+            }
+        }
+        if (!privateToUs(dir)) {
+            // someone else's, or writable by others: do not load what they may have put there
             Path own = Files.createTempFile("libunderstudy_mkl_dispatch", ".so");
             own.toFile().deleteOnExit();
             Files.write(own, bytes);
@@ -179,6 +206,23 @@ public final class MklCpuDispatch {
             }
         }
         return file;
+    }
+
+    /** A real directory owned by this process's user (compared with a file it creates) that only that user can write. */
+    private static boolean privateToUs(Path dir) throws IOException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        Path probe = Files.createTempFile(dir, "owner", ".probe");
+        try {
+            if (!Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).equals(Files.getOwner(probe))) {
+                return false;
+            }
+        } finally {
+            Files.deleteIfExists(probe);
+        }
+        Set<PosixFilePermission> p = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+        return !p.contains(PosixFilePermission.GROUP_WRITE) && !p.contains(PosixFilePermission.OTHERS_WRITE);
     }
 
     /** {@code true}/{@code false} (any case), {@code null} when unset; anything else is reported and ignored. */
