@@ -12,19 +12,15 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
-OUT=target/bench; mkdir -p "$OUT"
-mvn -B -q -pl model-ops -am package -DskipTests
-mvn -B -q -pl model-ops dependency:build-classpath -Dmdep.outputFile="$PWD/$OUT/cp.txt" >/dev/null
-CP="model-ops/target/classes:$(cat "$OUT/cp.txt")"
+source bench/model-ops-env.sh
 for d in true false; do
   java -Xmx4g -Dunderstudy.mkl.amd_dispatch=$d -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$THREADS" \
     -Dai.djl.pytorch.num_interop_threads=1 -cp "$CP" dev.understudy.ops.bench.GemmBenchmark --repeats "$REPEATS" \
     2>"$OUT/gemm-djl-$d.log" >"$OUT/gemm-djl-$d.jsonl" || { echo "GemmBenchmark failed, see $OUT/gemm-djl-$d.log" >&2; exit 1; }
 done
-if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+if have_torch; then
   /usr/bin/python3 bench/torch_gemm.py --repeats "$REPEATS" --threads "$THREADS" >"$OUT/gemm-torch.jsonl"
 else
-  echo "PyTorch reference skipped: /usr/bin/python3 has no torch (apt-get install -y python3-torch libopenblas0-openmp)" >&2
   : >"$OUT/gemm-torch.jsonl"
 fi
 /usr/bin/python3 - "$OUT" <<'PY'

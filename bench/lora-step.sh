@@ -17,18 +17,14 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
-OUT=target/bench; mkdir -p "$OUT"
-mvn -B -q -pl model-ops -am package -DskipTests
-mvn -B -q -pl model-ops dependency:build-classpath -Dmdep.outputFile="$PWD/$OUT/cp.txt" >/dev/null
-CP="model-ops/target/classes:$(cat "$OUT/cp.txt")"
+source bench/model-ops-env.sh
 echo "== Understudy (DJL/libtorch), $THREADS threads" >&2
 java -Xmx8g -Dunderstudy.mkl.amd_dispatch="$DISPATCH" -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$THREADS" -Dai.djl.pytorch.num_interop_threads=1 \
   -cp "$CP" dev.understudy.ops.bench.LoraStepBenchmark --sizes "$SIZES" --steps "$STEPS" --warmup "$WARMUP" >"$OUT/djl.jsonl"
-if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+if have_torch; then
   echo "== PyTorch eager reference, $THREADS threads" >&2
   /usr/bin/python3 bench/torch_lora_step.py --sizes "$SIZES" --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" >"$OUT/torch.jsonl"
 else
-  echo "PyTorch reference skipped: /usr/bin/python3 has no torch (apt-get install -y python3-torch libopenblas0-openmp)" >&2
   : >"$OUT/torch.jsonl"
 fi
 /usr/bin/python3 - "$OUT/djl.jsonl" "$OUT/torch.jsonl" <<'PY'
