@@ -62,6 +62,8 @@ INIT_STD = 0.1  # std of the re-initialisation noise (matrices N(0,std); norms 1
 TOL_F32 = 1e-4
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+LORA_FIXTURES = [("llama-gqa", LORA_TARGETS), ("qwen2-tied", LORA_TARGETS), ("mistral", ["q_proj", "v_proj", "down_proj"]),
+                 ("gpt2", ["c_attn", "c_proj", "c_fc"])]
 
 
 # ----------------------------------------------------------------------------
@@ -160,6 +162,8 @@ def parse_args(argv):
     fx = sub.add_parser("fixtures", help="write the oracle fixtures")
     fx.add_argument("--out", required=True)
     fx.add_argument("--seed", type=int, default=SEED)
+    fx.add_argument("--understudy-tokenizer", default=None,
+                    help="directory with the tokenizer files Understudy writes (OracleTokenizerWriter)")
     pc = sub.add_parser("peft-check", help="compare Java logits with base + PEFT adapter")
     pc.add_argument("--base", required=True)
     pc.add_argument("--adapter", required=True)
@@ -262,6 +266,31 @@ def run_logits(model, batch):
     return out.logits.float().contiguous()
 
 
+def run_hidden(model, batch):
+    """transformers' output_hidden_states (L+1 entries: embeddings, blocks 0..L-2, final norm) and
+    every block's raw output (captured by forward hooks), each stacked to [n, B, T, d]."""
+    import torch
+
+    blocks = []
+    base = model.base_model
+    layers = base.layers if hasattr(base, "layers") else base.h
+    hooks = [layer.register_forward_hook(lambda mod, i, o: blocks.append(o[0] if isinstance(o, tuple) else o))
+             for layer in layers]
+    try:
+        with torch.no_grad():
+            out = model(
+                input_ids=torch.tensor(batch["input_ids"], dtype=torch.long),
+                attention_mask=torch.tensor(batch["attention_mask"], dtype=torch.long),
+                position_ids=torch.tensor(batch["position_ids"], dtype=torch.long),
+                use_cache=False, output_hidden_states=True,
+            )
+    finally:
+        for h in hooks:
+            h.remove()
+    hidden = torch.stack([h.float() for h in out.hidden_states]).contiguous()
+    return hidden, torch.stack([b.float() for b in blocks]).contiguous()
+
+
 def masked_max_diff(a, b, mask):
     import torch
 
@@ -295,7 +324,7 @@ def greedy_generate(model, prompt, new_tokens):
 
 
 def fixture_configs():
-    from transformers import GPT2Config, LlamaConfig, Qwen2Config
+    from transformers import GPT2Config, LlamaConfig, MistralConfig, Qwen2Config
 
     llama = LlamaConfig(
         vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
@@ -307,11 +336,16 @@ def fixture_configs():
         num_attention_heads=4, num_key_value_heads=1, rope_theta=1e6, tie_word_embeddings=True,
         use_sliding_window=False,
     )
+    mistral = MistralConfig(
+        vocab_size=VOCAB, hidden_size=32, intermediate_size=56, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=64,
+        rms_norm_eps=1e-5, rope_theta=500000.0, tie_word_embeddings=False, sliding_window=None,
+    )
     gpt2 = GPT2Config(
         vocab_size=VOCAB, n_positions=64, n_embd=32, n_layer=2, n_head=4,
         activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
     )
-    return [("llama-gqa", llama), ("qwen2-tied", qwen2), ("gpt2", gpt2)]
+    return [("llama-gqa", llama), ("qwen2-tied", qwen2), ("mistral", mistral), ("gpt2", gpt2)]
 
 
 def _check_consistency(name, logits, inputs, tol):
@@ -326,15 +360,16 @@ def _check_consistency(name, logits, inputs, tol):
     return worst
 
 
-def _write_fixture(out_dir, name, model_dir, logits, inputs, manifest_entry):
+def _write_fixture(out_dir, name, model_dir, logits, inputs, manifest_entry, hidden=None):
     import torch
     from safetensors.torch import save_file
 
-    save_file(
-        {"logits_right": logits["right"].to(torch.float32).contiguous(),
-         "logits_left": logits["left"].to(torch.float32).contiguous()},
-        os.path.join(model_dir, "logits.safetensors"),
-    )
+    tensors = {"logits_right": logits["right"].to(torch.float32).contiguous(),
+               "logits_left": logits["left"].to(torch.float32).contiguous()}
+    for v, (hs, blocks) in (hidden or {}).items():
+        tensors[f"hidden_states_{v}"] = hs
+        tensors[f"block_outputs_{v}"] = blocks
+    save_file(tensors, os.path.join(model_dir, "logits.safetensors"))
     write_json(os.path.join(model_dir, "inputs.json"), inputs)
     files = sorted(os.listdir(model_dir))
     manifest_entry["files"] = {f: {"bytes": os.path.getsize(os.path.join(model_dir, f)),
@@ -372,19 +407,36 @@ def cmd_fixtures(args):
         d = os.path.join(out, name)
         model = load_causal_lm(d, reload_dtype)
         logits = {v: run_logits(model, inputs[v]) for v in ("right", "left")}
+        hidden = {v: run_hidden(model, inputs[v]) for v in ("right", "left")}
         entry["padding_consistency_max_abs"] = _check_consistency(name, logits, inputs, TOL_F32)
+        for v in ("right", "left"):  # the last hidden state feeds the head: same logits
+            if not torch.allclose(hidden[v][0][-1].matmul(model.get_output_embeddings().weight.T), logits[v],
+                                  atol=1e-5):
+                raise SystemExit(f"{name}: last hidden state does not give the logits")
+        entry["hidden_states"] = "output_hidden_states: [L+1,B,T,d] = embeddings, blocks 0..L-2, final norm"
+        entry["block_outputs"] = "raw output of every block (forward hooks): [L,B,T,d]"
+        if "greedy_prompt" not in inputs:
+            prompt = inputs["right"]["input_ids"][0][:GREEDY_PROMPT_LEN]
+            ref = greedy_reference(model, prompt, GREEDY_NEW)
+            inputs["greedy_prompt"], inputs["greedy_new_tokens"], inputs["greedy_output"] = \
+                prompt, ref[GREEDY_PROMPT_LEN:], ref
+            gen = greedy_generate(model, prompt, GREEDY_NEW)
+            entry["greedy_generate_matches"] = gen == ref
+            if gen != ref:
+                raise SystemExit(f"{name}: model.generate gave {gen}, full-recompute greedy {ref}")
         if ref_model is not None:  # saved+reloaded == in-memory model
             for v in ("right", "left"):
                 diff = masked_max_diff(logits[v], run_logits(ref_model, inputs[v]), inputs[v]["attention_mask"])
                 entry[f"reload_max_abs_{v}"] = diff
                 if diff > 1e-6:
                     raise SystemExit(f"{name}: reloaded model differs from the in-memory one by {diff:.3e}")
-        manifest["fixtures"].append(_write_fixture(out, name, d, logits, inputs, entry))
+        manifest["fixtures"].append(_write_fixture(out, name, d, logits, inputs, entry, hidden))
         print(f"[fixtures] {name}: ok ({entry.get('padding_consistency_max_abs'):.2e} padding consistency)",
               file=sys.stderr)
         return model
 
     llama = None
+    models = {}
     for i, (name, config) in enumerate(fixture_configs()):
         torch.manual_seed(args.seed + i)
         model = model_from_config(config)
@@ -398,19 +450,7 @@ def cmd_fixtures(args):
                  "params": sum(p.numel() for p in model.parameters())}
         if name == "llama-gqa":
             llama = model
-            prompt = inputs["right"]["input_ids"][0][:GREEDY_PROMPT_LEN]
-            ref = greedy_reference(model, prompt, GREEDY_NEW)
-            inputs["greedy_prompt"] = prompt
-            inputs["greedy_new_tokens"] = ref[GREEDY_PROMPT_LEN:]
-            inputs["greedy_output"] = ref
-            try:
-                gen = greedy_generate(model, prompt, GREEDY_NEW)
-                entry["greedy_generate_matches"] = gen == ref
-                if gen != ref:
-                    print(f"[fixtures] WARNING: model.generate gave {gen}, full-recompute greedy {ref}",
-                          file=sys.stderr)
-            except Exception as e:  # generate API drift must not block the fixtures
-                entry["greedy_generate_matches"] = f"not checked: {type(e).__name__}: {e}"
+        models[name] = model
         finish(name, torch.float32, entry, inputs, ref_model=model)
 
     # llama-gqa-sharded: same weights, forced into several shards; logits must equal llama-gqa's
@@ -437,32 +477,48 @@ def cmd_fixtures(args):
                                  "same_weights_as": "llama-gqa (rounded to bf16)"},
            copy.deepcopy(base_inputs), ref_model=widened)
 
-    # llama-gqa-lora: a PEFT adapter for llama-gqa with non-zero B (optional: needs peft)
-    try:
-        _make_lora_fixture(out, llama, base_inputs, args.seed, manifest)
-    except ImportError as e:
-        print(f"[fixtures] peft not importable, skipping llama-gqa-lora: {e}", file=sys.stderr)
+    # llama-gqa-f16: weights rounded to float16 on disk; logits from the f16 weights widened to fp32
+    name = "llama-gqa-f16"
+    save_model(copy.deepcopy(llama).to(torch.float16), os.path.join(out, name))
+    widened = copy.deepcopy(llama)
+    with torch.no_grad():
+        for p in widened.parameters():
+            p.copy_(p.to(torch.float16).to(torch.float32))
+    finish(name, torch.float32, {"name": name, "model_type": "llama", "architecture": type(llama).__name__,
+                                 "dtype_on_disk": "float16", "sharded": False, "tied_embeddings": False,
+                                 "logits_from": "f16 weights widened to fp32, fp32 compute",
+                                 "same_weights_as": "llama-gqa (rounded to f16)"},
+           copy.deepcopy(base_inputs), ref_model=widened)
+
+    # <model>-lora: a PEFT adapter for each architecture, saved by peft, with non-zero A and B
+    for i, (base_name, targets) in enumerate(LORA_FIXTURES):
+        _make_lora_fixture(out, base_name, models[base_name], targets, base_inputs, args.seed + 10 * i, manifest)
+
+    # tokenizers: every kind Understudy writes or reads, encoded by transformers
+    import make_tokenizer_oracle
+    make_tokenizer_oracle.write_all(os.path.join(out, "tokenizers"), args.understudy_tokenizer, manifest)
 
     write_json(os.path.join(out, "manifest.json"), manifest)
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(out) for f in fs)
     print(f"[fixtures] wrote {len(manifest['fixtures'])} fixtures, {total} bytes, to {out}", file=sys.stderr)
-    if total > 1_000_000:
-        print("[fixtures] WARNING: output is larger than 1 MB", file=sys.stderr)
+    if total > 2_000_000:
+        raise SystemExit(f"[fixtures] {total} bytes is more than the 2 MB the fixtures may take")
 
 
-def _make_lora_fixture(out, llama, base_inputs, seed, manifest):
-    """Adapter directory (adapter_config.json + adapter_model.safetensors) plus the logits of
-    llama-gqa with the adapter applied. Base model: ../llama-gqa."""
+def _make_lora_fixture(out, base_name, base_model, targets, base_inputs, seed, manifest):
+    """Adapter directory (adapter_config.json + adapter_model.safetensors, saved by peft) plus the
+    logits of ../<base_name> with the adapter applied."""
     import copy
 
     import torch
     from peft import LoraConfig, get_peft_model
 
-    name = "llama-gqa-lora"
+    name = base_name + "-lora"
     d = os.path.join(out, name)
-    cfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=list(LORA_TARGETS), bias="none",
-                     task_type="CAUSAL_LM")
-    model = get_peft_model(copy.deepcopy(llama), cfg)
+    gpt2 = base_model.config.model_type == "gpt2"
+    cfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=list(targets), bias="none",
+                     task_type="CAUSAL_LM", fan_in_fan_out=gpt2)
+    model = get_peft_model(copy.deepcopy(base_model), cfg)
     torch.manual_seed(seed + 100)
     with torch.no_grad():
         for n, p in model.named_parameters():
@@ -472,15 +528,15 @@ def _make_lora_fixture(out, llama, base_inputs, seed, manifest):
     model.save_pretrained(d)
     inputs = copy.deepcopy(base_inputs)
     logits = {v: run_logits(model, inputs[v]) for v in ("right", "left")}
-    entry = {"name": name, "kind": "peft-lora-adapter", "base": "llama-gqa", "r": 4, "lora_alpha": 8,
-             "target_modules": list(LORA_TARGETS), "logits_from": "llama-gqa + this adapter"}
+    entry = {"name": name, "kind": "peft-lora-adapter", "base": base_name, "r": 4, "lora_alpha": 8,
+             "target_modules": list(targets), "fan_in_fan_out": gpt2, "logits_from": base_name + " + this adapter"}
     entry["padding_consistency_max_abs"] = _check_consistency(name, logits, inputs, TOL_F32)
     with model.disable_adapter():
         base_logits = run_logits(model, inputs["right"])
     entry["adapter_effect_max_abs"] = (logits["right"] - base_logits).abs().max().item()
     manifest["fixtures"].append(_write_fixture(out, name, d, logits, inputs, entry))
     # the adapter must round-trip through PeftModel.from_pretrained exactly
-    rc = peft_check(os.path.join(out, "llama-gqa"), d, inputs, logits["right"], TOL_F32, quiet=True)
+    rc = peft_check(os.path.join(out, base_name), d, inputs, logits["right"], TOL_F32, quiet=True)
     if rc != 0:
         raise SystemExit(f"{name}: adapter does not round-trip through PeftModel.from_pretrained")
     print(f"[fixtures] {name}: ok (adapter changes logits by up to {entry['adapter_effect_max_abs']:.3f})",

@@ -497,6 +497,33 @@ public final class DecoderModel implements AutoCloseable {
             KvCache cache,
             ModuleAdapter adapter,
             DropoutRng dropout) {
+        return run(inputIds, attentionMask, positionIds, cache, adapter, dropout, null);
+    }
+
+    /**
+     * The hidden states in transformers' {@code output_hidden_states} convention (checked against
+     * transformers 5.18 for LLaMA, Qwen2, Mistral and GPT-2): {@code L + 1} arrays {@code [B, T, d]};
+     * index 0 is the embedding output (GPT-2: token + position embeddings), index {@code i} for
+     * {@code 1 <= i < L} the output of block {@code i - 1} (0-based), and index {@code L} the output of
+     * the final norm (so the last block's un-normed output is not among them). No cache or dropout.
+     */
+    public List<NDArray> hiddenStatesPerLayer(
+            NDArray inputIds, NDArray attentionMask, NDArray positionIds, ModuleAdapter adapter) {
+        List<NDArray> taps = new ArrayList<>(config.numLayers() + 1);
+        NDArray last = run(inputIds, attentionMask, positionIds, null, adapter, null, taps);
+        taps.set(config.numLayers(), last);
+        return taps;
+    }
+
+    /** The forward up to the final norm; with {@code taps}, also the embeddings and every block's output. */
+    private NDArray run(
+            NDArray inputIds,
+            NDArray attentionMask,
+            NDArray positionIds,
+            KvCache cache,
+            ModuleAdapter adapter,
+            DropoutRng dropout,
+            List<NDArray> taps) {
         Shape inShape = inputIds.getShape();
         checkArgument(inShape.dimension() == 2, "inputIds must be [batch, seq], got %s", inShape);
         long b = inShape.get(0);
@@ -540,6 +567,9 @@ public final class DecoderModel implements AutoCloseable {
         if (dropout != null) {
             x = dropout.apply(x, config.embdDropout());
         }
+        if (taps != null) {
+            taps.add(x);
+        }
 
         NDArray cos = null;
         NDArray sin = null;
@@ -557,6 +587,9 @@ public final class DecoderModel implements AutoCloseable {
             x = Ops.scoped(() -> config.family() == Family.LLAMA
                     ? llamaBlock(l, in, mask, c1, s1, cache, adapter, dropout)
                     : gpt2Block(l, in, mask, cache, adapter, dropout));
+            if (taps != null) {
+                taps.add(x);
+            }
         }
         if (cache != null) {
             cache.advance((int) t);

@@ -104,7 +104,7 @@ public final class ModelConfigs {
                 Family.LLAMA, type, vocab, hidden, layers, heads, kvHeads, headDim, inter,
                 optInt(j, "max_position_embeddings", 2048, src),
                 optDouble(j, "rms_norm_eps", 1e-6, src),
-                optDouble(j, "rope_theta", 10000.0, src),
+                ropeTheta(j, src),
                 Activation.SILU,
                 optBool(j, "tie_word_embeddings", false, src),
                 qkvBias, outBias,
@@ -192,7 +192,11 @@ public final class ModelConfigs {
             j.addProperty("hidden_act", "silu");
             j.addProperty("max_position_embeddings", c.maxPositions());
             j.addProperty("rms_norm_eps", c.normEps());
-            j.addProperty("rope_theta", c.ropeTheta());
+            j.addProperty("rope_theta", c.ropeTheta()); // transformers 4 reads this
+            JsonObject rope = new JsonObject(); // transformers 5 reads this
+            rope.addProperty("rope_theta", c.ropeTheta());
+            rope.addProperty("rope_type", "default");
+            j.add("rope_parameters", rope);
             j.add("rope_scaling", com.google.gson.JsonNull.INSTANCE);
             j.addProperty("tie_word_embeddings", c.tieWordEmbeddings());
             j.addProperty("attention_dropout", c.attnDropout());
@@ -224,6 +228,38 @@ public final class ModelConfigs {
         if (id >= 0) {
             j.addProperty(key, id);
         }
+    }
+
+    /**
+     * RoPE base frequency. transformers 5 writes it inside {@code rope_parameters} ({@code
+     * {"rope_theta": 1e6, "rope_type": "default"}}); transformers 4 wrote a top-level {@code
+     * rope_theta}. Both are read; a rope_type other than "default" (YaRN, linear, dynamic, llama3)
+     * is rejected, as is a file whose two values disagree.
+     */
+    private static double ropeTheta(JsonObject j, String src) throws ModelFormatException {
+        double legacy = optDouble(j, "rope_theta", Double.NaN, src);
+        if (isNull(j, "rope_parameters")) {
+            return Double.isNaN(legacy) ? 10000.0 : legacy;
+        }
+        JsonElement e = j.get("rope_parameters");
+        if (!e.isJsonObject()) {
+            throw new ModelFormatException(src + ": config.json field 'rope_parameters' must be an object, got " + e);
+        }
+        JsonObject rp = e.getAsJsonObject();
+        String type = str(rp, "rope_type", str(rp, "type", "default"));
+        if (!type.equals("default")) {
+            throw unsupported(src, "rope_parameters", rp.toString(),
+                    "RoPE scaling (rope_type '" + type + "') is not implemented; use a model with rope_type \"default\"");
+        }
+        double theta = optDouble(rp, "rope_theta", Double.NaN, src);
+        if (Double.isNaN(theta)) {
+            return Double.isNaN(legacy) ? 10000.0 : legacy;
+        }
+        if (!Double.isNaN(legacy) && legacy != theta) {
+            throw new ModelFormatException(src + ": config.json sets rope_theta=" + legacy
+                    + " but rope_parameters.rope_theta=" + theta + "; keep one of them");
+        }
+        return theta;
     }
 
     private static ModelFormatException unsupported(String src, String field, String value, String why) {

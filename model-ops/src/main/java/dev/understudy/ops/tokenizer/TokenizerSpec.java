@@ -28,7 +28,8 @@ import java.util.List;
  *   <li>{@code tokenizer.json}: model {@code BPE} ({@code vocab}, {@code merges} as {@code "a b"}
  *       strings, {@code byte_fallback:false}, {@code ignore_merges:false}, no unk token), normalizer
  *       null, pre-tokenizer {@code ByteLevel(add_prefix_space=false, use_regex=true)}, post-processor
- *       {@code ByteLevel(trim_offsets=false)} (it only fixes offsets; it adds no tokens), decoder
+ *       {@code Sequence[ByteLevel(trim_offsets=false), TemplateProcessing("[BOS] $A")]} (the
+ *       template only when add_bos_token/add_eos_token are set; see {@link #postProcessor}), decoder
  *       {@code ByteLevel}, and the specials as {@code added_tokens} with {@code special:true}.
  *       {@code padding} and {@code truncation} are null: a padding section would make HF's {@code
  *       encode_batch} pad by default, and we pad in Java with {@link Tokenizer#padIdOrEos()}. With
@@ -147,7 +148,7 @@ public final class TokenizerSpec {
         root.add("added_tokens", added);
         root.add("normalizer", JsonNull.INSTANCE);
         root.add("pre_tokenizer", byteLevel(true));
-        root.add("post_processor", byteLevel(false));
+        root.add("post_processor", postProcessor());
         root.add("decoder", byteLevel(true));
 
         JsonObject model = new JsonObject();
@@ -224,6 +225,76 @@ public final class TokenizerSpec {
         t.addProperty("normalized", false);
         t.addProperty("special", true);
         return t;
+    }
+
+    /**
+     * {@code ByteLevel(trim_offsets=false)}, followed (inside a {@code Sequence}, as in Llama 3's
+     * tokenizer.json) by a {@code TemplateProcessing} that adds BOS/EOS when {@code add_bos_token}/
+     * {@code add_eos_token} are set. transformers 5 ignores {@code add_bos_token} in
+     * tokenizer_config.json for a plain fast tokenizer and applies only this template, so without it
+     * {@code tokenizer(text)} lacked the BOS that Understudy feeds the model. Understudy itself never
+     * applies the template (DJL runs with {@code addSpecialTokens=false}; {@link Tokenizer} adds BOS
+     * explicitly), so the BOS is not doubled.
+     */
+    private JsonObject postProcessor() {
+        SpecialTokens roles = options.roles();
+        boolean bos = options.addBosToken() && roles.bos() != null;
+        boolean eos = options.addEosToken() && roles.eos() != null;
+        if (!bos && !eos) {
+            return byteLevel(false);
+        }
+        JsonArray single = new JsonArray();
+        JsonArray pair = new JsonArray();
+        JsonObject specials = new JsonObject();
+        if (bos) {
+            single.add(templatePiece("SpecialToken", roles.bos(), 0));
+            pair.add(templatePiece("SpecialToken", roles.bos(), 0));
+        }
+        single.add(templatePiece("Sequence", "A", 0));
+        pair.add(templatePiece("Sequence", "A", 0));
+        if (eos) {
+            single.add(templatePiece("SpecialToken", roles.eos(), 0));
+            pair.add(templatePiece("SpecialToken", roles.eos(), 0));
+        }
+        if (bos) {
+            pair.add(templatePiece("SpecialToken", roles.bos(), 1));
+        }
+        pair.add(templatePiece("Sequence", "B", 1));
+        if (eos) {
+            pair.add(templatePiece("SpecialToken", roles.eos(), 1));
+        }
+        for (String token : bos && eos ? List.of(roles.bos(), roles.eos()) : List.of(bos ? roles.bos() : roles.eos())) {
+            JsonObject t = new JsonObject();
+            t.addProperty("id", token);
+            JsonArray ids = new JsonArray();
+            ids.add(options.specialTokens().indexOf(token));
+            t.add("ids", ids);
+            JsonArray toks = new JsonArray();
+            toks.add(token);
+            t.add("tokens", toks);
+            specials.add(token, t);
+        }
+        JsonObject template = new JsonObject();
+        template.addProperty("type", "TemplateProcessing");
+        template.add("single", single);
+        template.add("pair", pair);
+        template.add("special_tokens", specials);
+        JsonArray processors = new JsonArray();
+        processors.add(byteLevel(false));
+        processors.add(template);
+        JsonObject seq = new JsonObject();
+        seq.addProperty("type", "Sequence");
+        seq.add("processors", processors);
+        return seq;
+    }
+
+    private static JsonObject templatePiece(String kind, String id, int typeId) {
+        JsonObject inner = new JsonObject();
+        inner.addProperty("id", id);
+        inner.addProperty("type_id", typeId);
+        JsonObject piece = new JsonObject();
+        piece.add(kind, inner);
+        return piece;
     }
 
     private static JsonObject byteLevel(boolean trimOffsets) {

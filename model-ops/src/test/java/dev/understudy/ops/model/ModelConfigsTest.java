@@ -44,6 +44,34 @@ class ModelConfigsTest {
         assertThat(c.eosTokenId()).isEqualTo(151645);
     }
 
+    /**
+     * Regression: transformers 5 writes rope_theta only inside rope_parameters; reading the
+     * top-level field alone gave Qwen2 theta 1e4 instead of 1e6 (HfOracleTest: |Δlogit| 0.15).
+     */
+    @Test
+    void ropeThetaIsReadFromTransformers5RopeParameters() throws Exception {
+        String base = """
+                {"architectures": ["Qwen2ForCausalLM"], "vocab_size": 10, "hidden_size": 8, "intermediate_size": 8,
+                 "num_hidden_layers": 1, "num_attention_heads": 2, %s}""";
+        assertThat(ModelConfigs.parse(json(base.formatted(
+                "\"rope_parameters\": {\"rope_theta\": 1000000.0, \"rope_type\": \"default\"}")), "m").ropeTheta())
+                .isEqualTo(1e6);
+        assertThat(ModelConfigs.parse(json(base.formatted("\"rope_theta\": 500000.0")), "m").ropeTheta()).isEqualTo(5e5);
+        assertThat(ModelConfigs.parse(json(base.formatted("\"rope_theta\": 5e5, \"rope_parameters\": {\"rope_theta\": 5e5}")), "m")
+                .ropeTheta()).isEqualTo(5e5);
+        assertThat(ModelConfigs.parse(json(base.formatted("\"use_cache\": true")), "m").ropeTheta()).isEqualTo(1e4);
+        assertThatThrownBy(() -> ModelConfigs.parse(json(base.formatted(
+                "\"rope_parameters\": {\"rope_theta\": 1e4, \"rope_type\": \"yarn\", \"factor\": 4}")), "m"))
+                .isInstanceOf(ModelFormatException.class).hasMessageContaining("'rope_parameters'").hasMessageContaining("yarn");
+        assertThatThrownBy(() -> ModelConfigs.parse(json(base.formatted(
+                "\"rope_theta\": 1e4, \"rope_parameters\": {\"rope_theta\": 1e6}")), "m"))
+                .isInstanceOf(ModelFormatException.class).hasMessageContaining("keep one of them");
+        // what we write carries both forms
+        JsonObject written = ModelConfigs.toJson(TinyModels.qwen2Tied());
+        assertThat(written.getAsJsonObject("rope_parameters").get("rope_theta").getAsDouble())
+                .isEqualTo(written.get("rope_theta").getAsDouble());
+    }
+
     @Test
     void toJsonRoundTrips() throws Exception {
         for (ModelConfig c : new ModelConfig[] {TinyModels.llamaGqa(), TinyModels.qwen2Tied(), TinyModels.gpt2(),

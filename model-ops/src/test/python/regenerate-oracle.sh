@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Regenerates the HF oracle fixtures under model-ops/src/test/resources/oracle (commit the result):
+#   model-ops/src/test/python/regenerate-oracle.sh [VENV]
+# VENV (default ../venv-oracle, i.e. beside the repository) is made with ../shared/tools/oracle-venv.sh
+# when missing: torch 2.13 CPU, transformers 5.18, peft 0.21, safetensors, offline. Deterministic:
+# the same versions write the same bytes (manifest.json records the versions and every file's SHA-256).
+set -euo pipefail
+cd "$(dirname "$0")/../../../.."
+VENV=${1:-../venv-oracle}
+if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import torch, transformers, peft, safetensors' 2>/dev/null; then
+  ../shared/tools/oracle-venv.sh "$VENV"
+fi
+OUT=model-ops/src/test/resources/oracle
+TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+# the tokenizer kind Understudy writes, from the current Java code
+mvn -B -q -pl model-ops test-compile dependency:build-classpath -Dmdep.outputFile="$TMP/cp.txt" >/dev/null
+java -cp "model-ops/target/test-classes:model-ops/target/classes:$(cat "$TMP/cp.txt")" \
+  dev.understudy.ops.tokenizer.OracleTokenizerWriter "$TMP/understudy-tokenizer"
+rm -rf "$OUT"
+PYTHONHASHSEED=0 "$VENV/bin/python" model-ops/src/test/python/make_hf_oracle.py fixtures --out "$OUT" \
+  --understudy-tokenizer "$TMP/understudy-tokenizer"
+du -sh "$OUT"
