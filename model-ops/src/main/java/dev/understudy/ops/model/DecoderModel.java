@@ -422,6 +422,14 @@ public final class DecoderModel implements AutoCloseable {
         return linears;
     }
 
+    /**
+     * Whether weight {@code name} is held transposed relative to the checkpoint (GPT-2 Conv1D
+     * weights: {@code [in, out]} on disk, {@code [out, in]} in {@link #parameters}).
+     */
+    public boolean storedTransposed(String name) {
+        return isConv1dWeight(config, name);
+    }
+
     /** Number of scalar parameters (the tied head counted once). */
     public long parameterCount() {
         long n = 0;
@@ -545,10 +553,17 @@ public final class DecoderModel implements AutoCloseable {
         return out;
     }
 
-    /** Full-sequence logits {@code [B, T, V]}, reporting intermediate tensors to {@code tap} (may be null). */
+    /**
+     * Full-sequence logits {@code [B, T, V]}, reporting intermediate tensors to {@code tap} (may be
+     * null). With a tap the forward's intermediates are not released early: the tensors the tap
+     * received stay valid until the caller's {@link ai.djl.ndarray.NDScope} ends.
+     */
     public NDArray forward(NDArray inputIds, NDArray attentionMask, ModuleAdapter adapter, DropoutRng dropout,
             ForwardTap tap) {
-        return Ops.scoped(() -> logits(hiddenStates(inputIds, attentionMask, null, null, adapter, dropout, tap)));
+        if (tap != null) {
+            return logits(hiddenStates(inputIds, attentionMask, null, null, adapter, dropout, tap));
+        }
+        return Ops.scoped(() -> logits(hiddenStates(inputIds, attentionMask, null, null, adapter, dropout, null)));
     }
 
     /** LM-head logits {@code [..., V]} of final-norm hidden states {@code [..., d]}. */
