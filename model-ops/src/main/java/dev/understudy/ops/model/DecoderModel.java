@@ -297,8 +297,8 @@ public final class DecoderModel implements AutoCloseable {
     public static List<LinearModule> linearModules(ModelConfig c) {
         List<LinearModule> out = new ArrayList<>();
         int d = c.hiddenSize();
-        int inter = c.intermediateSize();
         for (int i = 0; i < c.numLayers(); i++) {
+            int inter = c.intermediateSize(i);
             if (c.family() == Family.LLAMA) {
                 int q = c.numHeads() * c.headDim();
                 int kv = c.numKvHeads() * c.headDim();
@@ -422,6 +422,14 @@ public final class DecoderModel implements AutoCloseable {
         return linears;
     }
 
+    /**
+     * Whether weight {@code name} is held transposed relative to the checkpoint (GPT-2 Conv1D
+     * weights: {@code [in, out]} on disk, {@code [out, in]} in {@link #parameters}).
+     */
+    public boolean storedTransposed(String name) {
+        return isConv1dWeight(config, name);
+    }
+
     /** Number of scalar parameters (the tied head counted once). */
     public long parameterCount() {
         long n = 0;
@@ -479,9 +487,8 @@ public final class DecoderModel implements AutoCloseable {
             KvCache cache,
             ModuleAdapter adapter,
             DropoutRng dropout) {
-        NDArray head = config.tieWordEmbeddings() ? embeddingMatrix() : params.get("lm_head.weight");
-        return Ops.scoped(() -> Ops.linear(
-                hiddenStates(inputIds, attentionMask, positionIds, cache, adapter, dropout), head, null)); // [B, T, V]
+        return Ops.scoped(() -> logits(
+                hiddenStates(inputIds, attentionMask, positionIds, cache, adapter, dropout, null))); // [B, T, V]
     }
 
     /** The token embedding matrix {@code [V, d]}. */
@@ -497,7 +504,7 @@ public final class DecoderModel implements AutoCloseable {
             KvCache cache,
             ModuleAdapter adapter,
             DropoutRng dropout) {
-        return run(inputIds, attentionMask, positionIds, cache, adapter, dropout, null);
+        return hiddenStates(inputIds, attentionMask, positionIds, cache, adapter, dropout, null);
     }
 
     /**
@@ -509,26 +516,149 @@ public final class DecoderModel implements AutoCloseable {
      */
     public List<NDArray> hiddenStatesPerLayer(
             NDArray inputIds, NDArray attentionMask, NDArray positionIds, ModuleAdapter adapter) {
-        List<NDArray> taps = new ArrayList<>(config.numLayers() + 1);
-        NDArray last = run(inputIds, attentionMask, positionIds, null, adapter, null, taps);
-        taps.set(config.numLayers(), last);
-        return taps;
+        int layers = config.numLayers();
+        List<NDArray> states = new ArrayList<>(Collections.nCopies(layers + 1, (NDArray) null));
+        NDArray last = hiddenStates(inputIds, attentionMask, positionIds, null, adapter, null, new ForwardTap() {
+            @Override
+            public void embeddings(NDArray x) {
+                states.set(0, x);
+            }
+
+            @Override
+            public void blockOutput(int layer, NDArray x) {
+                if (layer + 1 < layers) {
+                    states.set(layer + 1, x);
+                }
+            }
+        });
+        states.set(layers, last);
+        return states;
     }
 
-    /** The forward up to the final norm; with {@code taps}, also the embeddings and every block's output. */
-    private NDArray run(
+    /**
+     * Final-norm hidden states {@code [B, T, d]}, reporting the embeddings, every block's output and
+     * FFN activations, and the final-norm states to {@code tap} (null for none; see {@link
+     * ForwardTap}).
+     */
+    public NDArray hiddenStates(
             NDArray inputIds,
             NDArray attentionMask,
             NDArray positionIds,
             KvCache cache,
             ModuleAdapter adapter,
             DropoutRng dropout,
-            List<NDArray> taps) {
+            ForwardTap tap) {
         Shape inShape = inputIds.getShape();
         checkArgument(inShape.dimension() == 2, "inputIds must be [batch, seq], got %s", inShape);
         long b = inShape.get(0);
         long t = inShape.get(1);
         int past = cache == null ? 0 : cache.length();
+        Context ctx = context(inputIds.getManager(), b, t, past, attentionMask, positionIds);
+        NDArray ids = inputIds.getDataType() == DataType.INT64 ? inputIds : inputIds.toType(DataType.INT64, false);
+
+        // embeddings (B, T, d)
+        NDArray x;
+        if (config.family() == Family.LLAMA) {
+            x = Ops.embedding(ids, params.get("model.embed_tokens.weight"));
+        } else {
+            x = Ops.embedding(ids, params.get("transformer.wte.weight"))
+                    .add(Ops.embedding(ctx.pos, params.get("transformer.wpe.weight")));
+        }
+        if (dropout != null) {
+            x = dropout.apply(x, config.embdDropout());
+        }
+        if (tap != null) {
+            tap.embeddings(x);
+        }
+        x = blocks(0, config.numLayers(), x, ctx, cache, adapter, dropout, tap);
+        if (cache != null) {
+            cache.advance((int) t);
+        }
+        NDArray out = finalNorm(x);
+        if (tap != null) {
+            tap.finalHidden(out);
+        }
+        return out;
+    }
+
+    /**
+     * Full-sequence logits {@code [B, T, V]}, reporting intermediate tensors to {@code tap} (may be
+     * null). With a tap the forward's intermediates are not released early: the tensors the tap
+     * received stay valid until the caller's {@link ai.djl.ndarray.NDScope} ends.
+     */
+    public NDArray forward(NDArray inputIds, NDArray attentionMask, ModuleAdapter adapter, DropoutRng dropout,
+            ForwardTap tap) {
+        if (tap != null) {
+            return logits(hiddenStates(inputIds, attentionMask, null, null, adapter, dropout, tap));
+        }
+        return Ops.scoped(() -> logits(hiddenStates(inputIds, attentionMask, null, null, adapter, dropout, null)));
+    }
+
+    /** LM-head logits {@code [..., V]} of final-norm hidden states {@code [..., d]}. */
+    public NDArray logits(NDArray finalHidden) {
+        NDArray head = config.tieWordEmbeddings() ? embeddingMatrix() : params.get("lm_head.weight");
+        return Ops.linear(finalHidden, head, null);
+    }
+
+    /** The final norm (RMSNorm or LayerNorm) applied to a residual stream {@code [B, T, d]}. */
+    public NDArray finalNorm(NDArray x) {
+        return config.family() == Family.LLAMA
+                ? Ops.rmsNorm(x, params.get("model.norm.weight"), config.normEps())
+                : Ops.layerNorm(x, params.get("transformer.ln_f.weight"), params.get("transformer.ln_f.bias"),
+                        config.normEps());
+    }
+
+    /**
+     * Per-layer hidden states in the Hugging Face {@code output_hidden_states} convention: {@code
+     * num_layers + 1} tensors {@code [B, T, d]}, index 0 the embeddings, index {@code i} the output
+     * of block {@code i} (1-based), and the last entry the output of the last block <em>after</em>
+     * the final norm (as transformers returns it). No KV cache; the mask as in {@link #forward}.
+     */
+    public List<NDArray> outputHiddenStates(NDArray inputIds, NDArray attentionMask, ModuleAdapter adapter) {
+        List<NDArray> out = new ArrayList<>();
+        ForwardTap collect = new ForwardTap() {
+            @Override
+            public void embeddings(NDArray x) {
+                out.add(x);
+            }
+
+            @Override
+            public void blockOutput(int layer, NDArray x) {
+                if (layer < config.numLayers() - 1) {
+                    out.add(x);
+                }
+            }
+
+            @Override
+            public void finalHidden(NDArray x) {
+                out.add(x);
+            }
+        };
+        hiddenStates(inputIds, attentionMask, null, null, adapter, null, collect);
+        return out;
+    }
+
+    /**
+     * Runs blocks {@code [from, to)} on a given residual-stream input {@code hidden} ({@code [B, T,
+     * d]}, e.g. the output of block {@code from - 1} of this or another model) and returns the
+     * output of block {@code to - 1}, without the final norm: Offsite-Tuning's {@code M(h)} and
+     * {@code E(h)}. No KV cache; positions {@code 0..T-1} (or from the mask, as in {@link #forward}).
+     */
+    public NDArray runBlocks(int from, int to, NDArray hidden, NDArray attentionMask, ModuleAdapter adapter,
+            DropoutRng dropout, ForwardTap tap) {
+        checkArgument(0 <= from && from <= to && to <= config.numLayers(), "block range [%s, %s) outside [0, %s)",
+                from, to, config.numLayers());
+        Shape hs = hidden.getShape();
+        checkArgument(hs.dimension() == 3 && hs.get(2) == config.hiddenSize(),
+                "hidden input must be [batch, seq, %s], got %s", config.hiddenSize(), hs);
+        Context ctx = context(hidden.getManager(), hs.get(0), hs.get(1), 0, attentionMask, null);
+        return blocks(from, to, hidden, ctx, null, adapter, dropout, tap);
+    }
+
+    /** Per-call tensors shared by every block: positions, additive mask and RoPE tables. */
+    private record Context(NDArray pos, NDArray mask, NDArray cos, NDArray sin) {}
+
+    private Context context(NDManager m, long b, long t, int past, NDArray attentionMask, NDArray positionIds) {
         long total = past + t;
         checkArgument(total <= config.maxPositions(),
                 "Sequence of %s positions exceeds max_position_embeddings=%s", total, config.maxPositions());
@@ -539,9 +669,6 @@ public final class DecoderModel implements AutoCloseable {
             checkArgument(attentionMask.getShape().equals(new Shape(b, total)),
                     "attentionMask must be [batch, past+seq] = [%s, %s], got %s", b, total, attentionMask.getShape());
         }
-        NDManager m = inputIds.getManager();
-        NDArray ids = inputIds.getDataType() == DataType.INT64 ? inputIds : inputIds.toType(DataType.INT64, false);
-
         // 1. position ids (B, T)
         NDArray pos = positionIds;
         if (pos == null) {
@@ -552,51 +679,31 @@ public final class DecoderModel implements AutoCloseable {
                 pos = m.arange(past, (int) total, 1, DataType.INT64).reshape(1, t).repeat(0, b);
             }
         }
-
         // 2. additive attention mask (B, 1, T, total): causal by cache slot, plus key padding
         NDArray mask = attentionMask(m, b, t, past, attentionMask);
-
-        // 3. embeddings (B, T, d)
-        NDArray x;
-        if (config.family() == Family.LLAMA) {
-            x = Ops.embedding(ids, params.get("model.embed_tokens.weight"));
-        } else {
-            x = Ops.embedding(ids, params.get("transformer.wte.weight"))
-                    .add(Ops.embedding(pos, params.get("transformer.wpe.weight")));
-        }
-        if (dropout != null) {
-            x = dropout.apply(x, config.embdDropout());
-        }
-        if (taps != null) {
-            taps.add(x);
-        }
-
         NDArray cos = null;
         NDArray sin = null;
         if (config.family() == Family.LLAMA) {
             cos = Ops.embedding(pos, ropeCos).expandDims(1); // (B, 1, T, hd)
             sin = Ops.embedding(pos, ropeSin).expandDims(1); // (B, 1, T, hd)
         }
+        return new Context(pos, mask, cos, sin);
+    }
 
-        for (int layer = 0; layer < config.numLayers(); layer++) {
+    private NDArray blocks(int from, int to, NDArray x, Context ctx, KvCache cache, ModuleAdapter adapter,
+            DropoutRng dropout, ForwardTap tap) {
+        for (int layer = from; layer < to; layer++) {
             final int l = layer;
             final NDArray in = x;
-            final NDArray c1 = cos;
-            final NDArray s1 = sin;
             // each block's temporaries are freed when the block ends (autograd keeps what it needs)
             x = Ops.scoped(() -> config.family() == Family.LLAMA
-                    ? llamaBlock(l, in, mask, c1, s1, cache, adapter, dropout)
-                    : gpt2Block(l, in, mask, cache, adapter, dropout));
-            if (taps != null) {
-                taps.add(x);
+                    ? llamaBlock(l, in, ctx.mask, ctx.cos, ctx.sin, cache, adapter, dropout, tap)
+                    : gpt2Block(l, in, ctx.mask, cache, adapter, dropout, tap));
+            if (tap != null) {
+                tap.blockOutput(layer, x);
             }
         }
-        if (cache != null) {
-            cache.advance((int) t);
-        }
-        return config.family() == Family.LLAMA
-                ? Ops.rmsNorm(x, params.get("model.norm.weight"), config.normEps())
-                : Ops.layerNorm(x, params.get("transformer.ln_f.weight"), params.get("transformer.ln_f.bias"), config.normEps());
+        return x;
     }
 
     private NDArray attentionMask(NDManager m, long b, long t, int past, NDArray padMask) {
@@ -625,7 +732,7 @@ public final class DecoderModel implements AutoCloseable {
 
     private NDArray llamaBlock(
             int layer, NDArray x, NDArray mask, NDArray cos, NDArray sin, KvCache cache, ModuleAdapter adapter,
-            DropoutRng dropout) {
+            DropoutRng dropout, ForwardTap tap) {
         String p = "model.layers." + layer + ".";
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
@@ -649,7 +756,11 @@ public final class DecoderModel implements AutoCloseable {
         NDArray n2 = Ops.rmsNorm(x, params.get(p + "post_attention_layernorm.weight"), config.normEps());
         NDArray gate = proj(p + "mlp.gate_proj", n2, adapter, dropout);
         NDArray up = proj(p + "mlp.up_proj", n2, adapter, dropout);
-        NDArray mlp = proj(p + "mlp.down_proj", Ops.silu(gate).mul(up), adapter, dropout);
+        NDArray act = Ops.silu(gate).mul(up); // (B, T, N_layer), the gated product
+        if (tap != null && tap.wantsFfnActivation(layer)) {
+            tap.ffnActivation(layer, act);
+        }
+        NDArray mlp = proj(p + "mlp.down_proj", act, adapter, dropout);
         if (dropout != null) {
             mlp = dropout.apply(mlp, config.residDropout());
         }
@@ -657,7 +768,8 @@ public final class DecoderModel implements AutoCloseable {
     }
 
     private NDArray gpt2Block(
-            int layer, NDArray x, NDArray mask, KvCache cache, ModuleAdapter adapter, DropoutRng dropout) {
+            int layer, NDArray x, NDArray mask, KvCache cache, ModuleAdapter adapter, DropoutRng dropout,
+            ForwardTap tap) {
         String p = "transformer.h." + layer + ".";
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
@@ -679,7 +791,10 @@ public final class DecoderModel implements AutoCloseable {
         x = x.add(o);
 
         NDArray n2 = Ops.layerNorm(x, params.get(p + "ln_2.weight"), params.get(p + "ln_2.bias"), config.normEps());
-        NDArray fc = Ops.activate(proj(p + "mlp.c_fc", n2, adapter, dropout), config.activation());
+        NDArray fc = Ops.activate(proj(p + "mlp.c_fc", n2, adapter, dropout), config.activation()); // (B, T, N_layer)
+        if (tap != null && tap.wantsFfnActivation(layer)) {
+            tap.ffnActivation(layer, fc);
+        }
         NDArray mlp = proj(p + "mlp.c_proj", fc, adapter, dropout);
         if (dropout != null) {
             mlp = dropout.apply(mlp, config.residDropout());

@@ -39,6 +39,10 @@ import static dev.understudy.ops.util.Preconditions.checkArgument;
  * @param bosTokenId beginning-of-sequence id or -1
  * @param eosTokenId end-of-sequence id or -1
  * @param padTokenId padding id or -1
+ * @param layerIntermediateSizes per-layer MLP widths of a derived (pruned) model whose widths differ
+ *     by layer, or an empty list when every layer has {@code intermediateSize}; when non-empty it
+ *     has one entry per layer and {@code intermediateSize} is their maximum (see {@link
+ *     #intermediateSize(int)})
  */
 public record ModelConfig(
         Family family,
@@ -64,7 +68,8 @@ public record ModelConfig(
         double attnDropout,
         int bosTokenId,
         int eosTokenId,
-        int padTokenId) {
+        int padTokenId,
+        java.util.List<Integer> layerIntermediateSizes) {
 
     /** Supported architecture families. */
     public enum Family {
@@ -106,6 +111,55 @@ public record ModelConfig(
         checkArgument(residDropout >= 0 && residDropout < 1, "Cannot set resid_pdrop to %s, must be in [0, 1)", residDropout);
         checkArgument(attnDropout >= 0 && attnDropout < 1, "Cannot set attention dropout to %s, must be in [0, 1)", attnDropout);
         checkArgument(activation != null, "Cannot create a model config without an activation");
+        layerIntermediateSizes = layerIntermediateSizes == null ? java.util.List.of() : java.util.List.copyOf(layerIntermediateSizes);
+        checkArgument(layerIntermediateSizes.isEmpty() || layerIntermediateSizes.size() == numLayers,
+                "Cannot set intermediate_sizes with %s entries for num_hidden_layers=%s", layerIntermediateSizes.size(),
+                numLayers);
+        for (int w : layerIntermediateSizes) {
+            checkArgument(w > 0 && w <= intermediateSize,
+                    "Cannot set an intermediate_sizes entry to %s: entries must be in [1, intermediate_size=%s]", w,
+                    intermediateSize);
+        }
+    }
+
+    /** MLP width of block {@code layer} (the uniform {@code intermediateSize} unless widths differ per layer). */
+    public int intermediateSize(int layer) {
+        checkArgument(layer >= 0 && layer < numLayers, "layer %s out of range [0, %s)", layer, numLayers);
+        return layerIntermediateSizes.isEmpty() ? intermediateSize : layerIntermediateSizes.get(layer);
+    }
+
+    /** Whether every block has the same MLP width (the only case Hugging Face configs can express). */
+    public boolean uniformIntermediateSize() {
+        return layerIntermediateSizes.isEmpty();
+    }
+
+    /**
+     * Returns a copy with per-layer MLP widths (one per layer; collapsed to the uniform form when
+     * they are all equal).
+     */
+    public ModelConfig withIntermediateSizes(java.util.List<Integer> widths) {
+        checkArgument(widths.size() == numLayers, "%s MLP widths for %s layers", widths.size(), numLayers);
+        int max = java.util.Collections.max(widths);
+        boolean uniform = widths.stream().allMatch(w -> w == max);
+        return new ModelConfig(
+                family, modelType, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, max,
+                maxPositions, normEps, ropeTheta, activation, tieWordEmbeddings, qkvBias, outputBias, mlpBias,
+                slidingWindow, embdDropout, residDropout, attnDropout, bosTokenId, eosTokenId, padTokenId,
+                uniform ? java.util.List.of() : widths);
+    }
+
+    /**
+     * Returns a copy with {@code widths.size()} layers of the given MLP widths (layer dropping; the
+     * widths are those of the kept layers, in order).
+     */
+    public ModelConfig withLayers(java.util.List<Integer> widths) {
+        checkArgument(!widths.isEmpty(), "a model needs at least one layer");
+        ModelConfig c = new ModelConfig(
+                family, modelType, vocabSize, hiddenSize, widths.size(), numHeads, numKvHeads, headDim,
+                intermediateSize, maxPositions, normEps, ropeTheta, activation, tieWordEmbeddings, qkvBias, outputBias,
+                mlpBias, slidingWindow, embdDropout, residDropout, attnDropout, bosTokenId, eosTokenId, padTokenId,
+                java.util.List.of());
+        return c.withIntermediateSizes(widths);
     }
 
     /** Query heads per key/value head (1 for plain multi-head attention). */
@@ -118,14 +172,14 @@ public record ModelConfig(
             int vocabSize, int hidden, int layers, int heads, int kvHeads, int intermediate, int maxPositions) {
         return new ModelConfig(
                 Family.LLAMA, "llama", vocabSize, hidden, layers, heads, kvHeads, hidden / heads, intermediate,
-                maxPositions, 1e-5, 10000.0, Activation.SILU, false, false, false, false, 0, 0, 0, 0, -1, -1, -1);
+                maxPositions, 1e-5, 10000.0, Activation.SILU, false, false, false, false, 0, 0, 0, 0, -1, -1, -1, java.util.List.of());
     }
 
     /** A GPT-2 config (tied head, gelu_new, 4x MLP, no dropout). */
     public static ModelConfig gpt2(int vocabSize, int hidden, int layers, int heads, int maxPositions) {
         return new ModelConfig(
                 Family.GPT2, "gpt2", vocabSize, hidden, layers, heads, heads, hidden / heads, 4 * hidden, maxPositions,
-                1e-5, 0, Activation.GELU_TANH, true, true, true, true, 0, 0, 0, 0, -1, -1, -1);
+                1e-5, 0, Activation.GELU_TANH, true, true, true, true, 0, 0, 0, 0, -1, -1, -1, java.util.List.of());
     }
 
     /** Returns a copy with the given special token ids. */
@@ -133,7 +187,7 @@ public record ModelConfig(
         return new ModelConfig(
                 family, modelType, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize,
                 maxPositions, normEps, ropeTheta, activation, tieWordEmbeddings, qkvBias, outputBias, mlpBias,
-                slidingWindow, embdDropout, residDropout, attnDropout, bos, eos, pad);
+                slidingWindow, embdDropout, residDropout, attnDropout, bos, eos, pad, layerIntermediateSizes);
     }
 
     /** Returns a copy with tied or untied embeddings. */
@@ -141,7 +195,7 @@ public record ModelConfig(
         return new ModelConfig(
                 family, modelType, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize,
                 maxPositions, normEps, ropeTheta, activation, tied, qkvBias, outputBias, mlpBias, slidingWindow,
-                embdDropout, residDropout, attnDropout, bosTokenId, eosTokenId, padTokenId);
+                embdDropout, residDropout, attnDropout, bosTokenId, eosTokenId, padTokenId, layerIntermediateSizes);
     }
 
     /** Returns a copy with the given training-time dropout rates. */
@@ -149,7 +203,7 @@ public record ModelConfig(
         return new ModelConfig(
                 family, modelType, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize,
                 maxPositions, normEps, ropeTheta, activation, tieWordEmbeddings, qkvBias, outputBias, mlpBias,
-                slidingWindow, embd, resid, attn, bosTokenId, eosTokenId, padTokenId);
+                slidingWindow, embd, resid, attn, bosTokenId, eosTokenId, padTokenId, layerIntermediateSizes);
     }
 
     /** Returns a copy with q/k/v biases (Qwen2 style) and the given model_type. */
@@ -157,7 +211,7 @@ public record ModelConfig(
         return new ModelConfig(
                 family, type, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize,
                 maxPositions, normEps, ropeTheta, activation, tieWordEmbeddings, bias, outputBias, mlpBias,
-                slidingWindow, embdDropout, residDropout, attnDropout, bosTokenId, eosTokenId, padTokenId);
+                slidingWindow, embdDropout, residDropout, attnDropout, bosTokenId, eosTokenId, padTokenId, layerIntermediateSizes);
     }
 
     /** Returns a copy with another RoPE base. */
@@ -165,6 +219,6 @@ public record ModelConfig(
         return new ModelConfig(
                 family, modelType, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize,
                 maxPositions, normEps, theta, activation, tieWordEmbeddings, qkvBias, outputBias, mlpBias,
-                slidingWindow, embdDropout, residDropout, attnDropout, bosTokenId, eosTokenId, padTokenId);
+                slidingWindow, embdDropout, residDropout, attnDropout, bosTokenId, eosTokenId, padTokenId, layerIntermediateSizes);
     }
 }

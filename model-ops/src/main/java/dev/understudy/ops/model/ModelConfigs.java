@@ -111,7 +111,7 @@ public final class ModelConfigs {
                 optBool(j, "mlp_bias", false, src),
                 window, 0.0, 0.0,
                 optDouble(j, "attention_dropout", 0.0, src),
-                bos, eos, pad);
+                bos, eos, pad, layerWidths(j, layers, inter, src));
     }
 
     private static ModelConfig parseGpt2(JsonObject j, String src) throws ModelFormatException {
@@ -144,7 +144,8 @@ public final class ModelConfigs {
                 optDouble(j, "embd_pdrop", 0.1, src),
                 optDouble(j, "resid_pdrop", 0.1, src),
                 optDouble(j, "attn_pdrop", 0.1, src),
-                tokenId(j, "bos_token_id", src), tokenId(j, "eos_token_id", src), tokenId(j, "pad_token_id", src));
+                tokenId(j, "bos_token_id", src), tokenId(j, "eos_token_id", src), tokenId(j, "pad_token_id", src),
+                layerWidths(j, reqInt(j, "n_layer", src), inner, src));
     }
 
     /** Writes a config.json document that Hugging Face transformers (and {@link #parse}) read back. */
@@ -217,11 +218,46 @@ public final class ModelConfigs {
                 }
             }
         }
+        if (!c.uniformIntermediateSize()) {
+            // Not a Hugging Face key: a derived model whose MLP widths differ per layer (model surgery).
+            JsonArray widths = new JsonArray();
+            c.layerIntermediateSizes().forEach(widths::add);
+            j.add(LAYER_WIDTHS_KEY, widths);
+        }
         putToken(j, "bos_token_id", c.bosTokenId());
         putToken(j, "eos_token_id", c.eosTokenId());
         putToken(j, "pad_token_id", c.padTokenId());
         j.addProperty("torch_dtype", "float32");
         return j;
+    }
+
+    /**
+     * The config.json key of per-layer MLP widths ({@link ModelConfig#layerIntermediateSizes}).
+     * Understudy's own extension: transformers ignores it and builds every layer at {@code
+     * intermediate_size} (the maximum), so such a checkpoint does not load there.
+     */
+    public static final String LAYER_WIDTHS_KEY = "understudy_intermediate_sizes";
+
+    private static java.util.List<Integer> layerWidths(JsonObject j, int layers, int max, String src)
+            throws ModelFormatException {
+        if (isNull(j, LAYER_WIDTHS_KEY)) {
+            return java.util.List.of();
+        }
+        JsonElement e = j.get(LAYER_WIDTHS_KEY);
+        if (!e.isJsonArray() || e.getAsJsonArray().size() != layers) {
+            throw new ModelFormatException(src + ": config.json field '" + LAYER_WIDTHS_KEY + "' must be a list of "
+                    + layers + " integers (one MLP width per layer), got " + e);
+        }
+        java.util.List<Integer> out = new java.util.ArrayList<>();
+        for (JsonElement w : e.getAsJsonArray()) {
+            int v = asInt(w, LAYER_WIDTHS_KEY, src);
+            if (v <= 0 || v > max) {
+                throw new ModelFormatException(src + ": config.json field '" + LAYER_WIDTHS_KEY + "' has entry " + v
+                        + "; entries must be in [1, intermediate_size=" + max + "]");
+            }
+            out.add(v);
+        }
+        return out;
     }
 
     private static void putToken(JsonObject j, String key, int id) {

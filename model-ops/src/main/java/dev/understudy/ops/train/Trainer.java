@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.understudy.ops.lora.LoraAdapter;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.DropoutRng;
+import dev.understudy.ops.model.ModuleAdapter;
 import dev.understudy.ops.model.Ops;
 import dev.understudy.ops.util.Preconditions;
 import dev.understudy.ops.util.TrainingDivergedException;
@@ -36,7 +37,8 @@ import java.util.SplittableRandom;
  */
 public final class Trainer implements AutoCloseable {
     private final DecoderModel model;
-    private final LoraAdapter adapter;
+    private final ModuleAdapter adapter;
+    private final Trainables trainables;
     private final TrainConfig config;
     private final int padId;
     private final Objective objective;
@@ -63,18 +65,24 @@ public final class Trainer implements AutoCloseable {
      */
     public Trainer(DecoderModel model, LoraAdapter adapter, TrainConfig config, int padId, NDManager parent,
             Objective objective) {
+        this(model, adapter != null ? new LoraTrainables(adapter) : new DenseTrainables(model, name -> true), config,
+                padId, parent, objective);
+    }
+
+    /**
+     * Trains {@code trainables} (a LoRA adapter, named dense tensors or masked slices of them) with
+     * {@code objective}: one optimiser path for every kind of trainable set.
+     */
+    public Trainer(DecoderModel model, Trainables trainables, TrainConfig config, int padId, NDManager parent,
+            Objective objective) {
         this.model = model;
-        this.adapter = adapter;
+        this.trainables = Preconditions.checkNotNull(trainables, "trainable parameters");
+        this.adapter = trainables.adapter();
         this.config = config;
         this.padId = padId;
         this.objective = Preconditions.checkNotNull(objective, "training objective");
-        if (adapter != null) {
-            this.params = adapter.parameters();
-            adapter.setTrainable(true);
-        } else {
-            this.params = new ArrayList<>(model.parameters().values());
-            model.setTrainable(true);
-        }
+        this.params = trainables.parameters();
+        trainables.setTrainable(true);
         this.optimizer = new AdamW(params, config.beta1(), config.beta2(), config.eps(), config.weightDecay(), parent);
     }
 
@@ -194,10 +202,12 @@ public final class Trainer implements AutoCloseable {
                 }
             }
         }
+        trainables.beforeStep();
         Proximal.addGradient(params, anchors, proximalMu);
         // The norm costs a device sync per tensor; skip it when clipping is off.
         double gradNorm = config.maxGradNorm() > 0 ? GradClip.clipByGlobalNorm(params, config.maxGradNorm()) : Double.NaN;
         optimizer.step(lr);
+        trainables.afterStep();
         globalStep++;
         return new StepResult(globalStep - 1, lossSum, gradNorm, lr, totalTokens);
     }
@@ -249,10 +259,11 @@ public final class Trainer implements AutoCloseable {
     public void close() {
         optimizer.close();
         anchors.forEach(NDArray::close);
-        if (adapter != null) {
-            adapter.setTrainable(false);
-        } else {
-            model.setTrainable(false);
-        }
+        trainables.setTrainable(false);
+    }
+
+    /** What this trainer updates. */
+    public Trainables trainables() {
+        return trainables;
     }
 }
