@@ -22,4 +22,12 @@ final class Params {
         checkArgument(value >= 0 && value < 1, "Cannot set server.%s to %s: the value must be in [0, 1)", key, value);
         return value;
     }
+
+    /** For counts: a non-negative integer (YAML and {@code --set} give doubles). */
+    static int count(String key, double value) {
+        checkArgument(
+                value >= 0 && value == Math.rint(value) && value <= Integer.MAX_VALUE,
+                "Cannot set server.%s to %s: the value must be a non-negative integer", key, value);
+        return (int) value;
+    }
 }

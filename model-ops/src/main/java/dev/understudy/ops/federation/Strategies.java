@@ -22,6 +22,8 @@ public final class Strategies {
     private static final String TAU = "tau";
     private static final String ACCEPT = "accept_failures";
     private static final String SERVER_LR = "server_learning_rate";
+    private static final String BYZ = "num_malicious_clients";
+    private static final String KEEP = "num_clients_to_keep";
 
     /** Strategy name → (parameter keys, constructor). */
     private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
@@ -57,6 +59,9 @@ public final class Strategies {
                 List.of("beta", ACCEPT),
                 p -> new FedTrimmedAvg(p.number("beta", 0.2), p.flag(ACCEPT, true)));
         register("fedmedian", List.of(ACCEPT), p -> new FedMedian(p.flag(ACCEPT, true)));
+        register("krum", List.of(BYZ, ACCEPT), p -> new Krum(Params.count(BYZ, p.number(BYZ, 0)), p.flag(ACCEPT, true)));
+        register("multikrum", List.of(BYZ, KEEP, ACCEPT), p -> Krum.multi(Params.count(BYZ, p.number(BYZ, 0)), Params.count(KEEP, p.number(KEEP, 0)), p.flag(ACCEPT, true)));
+        register("bulyan", List.of(BYZ, ACCEPT), p -> new Bulyan(Params.count(BYZ, p.number(BYZ, 0)), p.flag(ACCEPT, true)));
     }
 
     private Strategies() {}

@@ -14,11 +14,13 @@ class StrategiesTest {
             Map<String, Object> params = name.equals("fedprox") ? Map.of("proximal_mu", 0.01) : Map.of();
             FederatedStrategy strategy = Strategies.create(name, params);
             assertThat(strategy.name()).isEqualTo(name);
-            assertThat(strategy.isLinear()).isEqualTo(!name.equals("fedmedian") && !name.equals("fedtrimmedavg"));
+            assertThat(strategy.isLinear())
+                    .isEqualTo(!java.util.Set.of("fedmedian", "fedtrimmedavg", "krum", "multikrum", "bulyan").contains(name));
         }
         assertThat(Strategies.names())
                 .containsExactly(
-                        "fedavg", "fedprox", "fedavgm", "fedadagrad", "fedadam", "fedyogi", "fedtrimmedavg", "fedmedian");
+                        "fedavg", "fedprox", "fedavgm", "fedadagrad", "fedadam", "fedyogi", "fedtrimmedavg", "fedmedian",
+                        "krum", "multikrum", "bulyan");
     }
 
     @Test
@@ -45,9 +47,9 @@ class StrategiesTest {
         assertThatThrownBy(() -> Strategies.create("fedadamm", Map.of()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Unknown strategy 'fedadamm'; valid strategies: [fedavg, fedprox, fedavgm, fedadagrad,"
-                        + " fedadam, fedyogi, fedtrimmedavg, fedmedian]. Did you mean fedadam?");
-        assertThatThrownBy(() -> Strategies.create("krum", Map.of()))
-                .hasMessageStartingWith("Unknown strategy 'krum'; valid strategies:")
+                        + " fedadam, fedyogi, fedtrimmedavg, fedmedian, krum, multikrum, bulyan]. Did you mean fedadam?");
+        assertThatThrownBy(() -> Strategies.create("zeno", Map.of()))
+                .hasMessageStartingWith("Unknown strategy 'zeno'; valid strategies:")
                 .hasMessageNotContaining("Did you mean");
     }
 
