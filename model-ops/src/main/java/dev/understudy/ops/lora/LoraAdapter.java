@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.understudy.ops.model.AdaptableModel;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.DecoderModel.HostTensor;
 import dev.understudy.ops.model.DropoutRng;
@@ -22,7 +23,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * LoRA factors for the targeted linear modules of one {@link DecoderModel}: for module {@code m}
+ * LoRA factors for the targeted linear modules of one {@link AdaptableModel} (a {@link DecoderModel}
+ * or the BERT encoder): for module {@code m}
  * with frozen {@code W: [out, in]}, {@code y = W x + b + (alpha/r) B A dropout(x)} with {@code A:
  * [r, in]} initialised Kaiming-uniform (PEFT: {@code kaiming_uniform_(a=sqrt(5))}, i.e. U(±1/sqrt(in)))
  * and {@code B: [out, r]} zero, so a fresh adapter leaves the model unchanged (Hu et al. 2021, §4.1).
@@ -63,7 +65,7 @@ public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
      *
      * @throws IllegalArgumentException if no module of the model matches {@code target_modules}
      */
-    public static LoraAdapter create(DecoderModel model, LoraConfig config, long seed, NDManager parent) {
+    public static LoraAdapter create(AdaptableModel model, LoraConfig config, long seed, NDManager parent) {
         Map<String, LinearModule> targeted = targets(model, config);
         NDManager m = parent.newSubManager(model.device());
         Map<String, NDArray> a = new LinkedHashMap<>();
@@ -89,7 +91,7 @@ public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
      * {@code "<module>.lora_B"}), validating names and shapes against the model.
      */
     public static LoraAdapter fromTensors(
-            DecoderModel model, LoraConfig config, Map<String, HostTensor> tensors, String source, NDManager parent) {
+            AdaptableModel model, LoraConfig config, Map<String, HostTensor> tensors, String source, NDManager parent) {
         Map<String, LinearModule> targeted = targets(model, config);
         NDManager m = parent.newSubManager(model.device());
         Map<String, NDArray> a = new LinkedHashMap<>();
@@ -121,7 +123,7 @@ public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
         return new LoraAdapter(config, m, targeted, a, b);
     }
 
-    private static Map<String, LinearModule> targets(DecoderModel model, LoraConfig config) {
+    private static Map<String, LinearModule> targets(AdaptableModel model, LoraConfig config) {
         Map<String, LinearModule> targeted = new LinkedHashMap<>();
         for (LinearModule mod : model.linearModules()) {
             if (config.matches(mod.name())) {
@@ -129,11 +131,11 @@ public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
             }
         }
         checkArgument(!targeted.isEmpty(), "lora.target_modules=%s matches no module of this %s model; available: %s",
-                config.targetModules(), model.config().modelType(), shortNames(model));
+                config.targetModules(), model.modelType(), shortNames(model));
         return targeted;
     }
 
-    private static List<String> shortNames(DecoderModel model) {
+    private static List<String> shortNames(AdaptableModel model) {
         return model.linearModules().stream().map(LinearModule::shortName).distinct().toList();
     }
 
@@ -209,16 +211,16 @@ public final class LoraAdapter implements ModuleAdapter, AutoCloseable {
      * The model must not be used concurrently while merging. GPT-2 Conv1D weights are kept
      * internally as {@code [out, in]}, so the same update applies.
      */
-    public void mergeInto(DecoderModel model) {
+    public void mergeInto(AdaptableModel model) {
         applyDelta(model, +1);
     }
 
     /** Subtracts what {@link #mergeInto} added (PEFT {@code unmerge_adapter}). */
-    public void unmergeFrom(DecoderModel model) {
+    public void unmergeFrom(AdaptableModel model) {
         applyDelta(model, -1);
     }
 
-    private void applyDelta(DecoderModel model, int sign) {
+    private void applyDelta(AdaptableModel model, int sign) {
         boolean grad = Ops.isGradMode();
         Ops.setGradMode(false);
         try {

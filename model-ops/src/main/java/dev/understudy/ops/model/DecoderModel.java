@@ -34,7 +34,7 @@ import java.util.TreeSet;
  * holding its weights and RoPE tables; {@link #close} releases them. Arrays returned by {@link
  * #forward} are attached to the manager of {@code inputIds}.
  */
-public final class DecoderModel implements AutoCloseable {
+public final class DecoderModel implements AdaptableModel, AutoCloseable {
     static {
         // before this class's first GEMM: oneMKL caches its kernel choice at its first call
         MklCpuDispatch.ensureInstalled();
@@ -400,8 +400,14 @@ public final class DecoderModel implements AutoCloseable {
         return config;
     }
 
+    @Override
     public DataType dtype() {
         return dtype;
+    }
+
+    @Override
+    public String modelType() {
+        return config.modelType();
     }
 
     public Device device() {
