@@ -50,6 +50,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * add_eos_token} in tokenizer_config.json, else from a post-processor template that starts/ends with
  * the BOS/EOS token, else false. {@code model_max_length} comes from tokenizer_config.json.
  *
+ * <p><b>Same ids as transformers.</b> For the tokenizer classes that transformers 5 rebuilds from
+ * the vocabulary with its own normalizer and pre-tokenizer (LlamaTokenizer, Qwen2Tokenizer,
+ * GPT2Tokenizer), {@link #load(Path)} runs that pipeline instead of the file's; see {@link
+ * TransformersPipelines}. Checked against transformers by {@code TokenizerOracleTest}.
+ *
  * <p><b>Thread safety.</b> Instances are safe for concurrent {@code encode*}/{@code decode} calls.
  * DJL's {@link HuggingFaceTokenizer} sets its options once in the constructor and its encode/decode
  * methods only read them; the Rust {@code tokenizers::Tokenizer} is {@code Send + Sync} and encodes
@@ -242,8 +247,10 @@ public final class Tokenizer implements AutoCloseable {
             resolved[r] = token;
         }
         SpecialTokens special = new SpecialTokens(resolved[0], resolved[1], resolved[2], resolved[3]);
+        // the pipeline transformers 5 runs for this tokenizer_class, so both encode alike
+        byte[] effective = TransformersPipelines.apply(json, root, config, configFile.toString());
         return create(
-                json,
+                effective,
                 source,
                 vocab,
                 special,
