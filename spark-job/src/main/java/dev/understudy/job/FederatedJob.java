@@ -172,7 +172,8 @@ public final class FederatedJob {
         return new TrainSettings(clientModelUri, lora.rank(), lora.alpha(), lora.dropout(), lora.targetModules(),
                 c.localSteps(), c.batchSize(), c.gradAccumSteps(), c.lr(), c.schedule(), c.warmupSteps(),
                 Math.max(totalSteps, c.warmupSteps()), c.minLrRatio(), c.weightDecay(), c.maxGradNorm(), cfg.seed(), padId,
-                c.localEpochs(), proximalMu, hadoop);
+                c.localEpochs(), proximalMu, hadoop, new dev.understudy.job.engine.UpdateGuard(c.maxUpdateRms(),
+                        c.maxTrainLoss()));
     }
 
     /**

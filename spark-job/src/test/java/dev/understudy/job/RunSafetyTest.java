@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The run store under users' mistakes, through {@link FederatedJob#run}: overwrite never deletes
- * what Understudy did not write, a second writer is refused at start, a
+ * what Understudy did not write, a second writer is refused at start, divergence is caught, a
  * resume applies the keys it may change and refuses the others.
  */
 class RunSafetyTest extends SparkTestBase {
@@ -109,6 +109,24 @@ class RunSafetyTest extends SparkTestBase {
         assertThat(Files.readString(out.resolve("config.yaml"))).contains("seed: 5").doesNotContain("seed: 77");
         // the first run released the lease: a resume may now take the directory
         FederatedJob.run(spark, config(out, "server.rounds=2"), true);
+    }
+
+    /** lr 1e30 and 1e6: every client's update is caught; the run stops, nothing committed or exported. */
+    @Test
+    void anExplodingLearningRateFailsEveryClientAndStopsTheRunWithNothingCommitted() throws Exception {
+        for (String lr : new String[] {"1e30", "1e6"}) {
+            Path out = tmp.resolve("lr-" + lr);
+            assertThatThrownBy(() -> FederatedJob.run(spark, config(out, "client.lr=" + lr), false))
+                    .as(lr)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("round 1: all 6 sampled clients failed")
+                    .hasMessageContaining("diverged (round 1, client ")
+                    .hasMessageContaining("after 5 local steps")
+                    .hasMessageContaining("exceeds client.max_update_rms=1.0");
+            assertThat(new RunStore(out.toUri(), spark.sparkContext().hadoopConfiguration()).committedRounds()).isEmpty();
+            assertThat(out.resolve("adapter")).doesNotExist();
+            assertThat(out.resolve("_LEASE-00001.json")).as("lease released").doesNotExist();
+        }
     }
 
     /** The resume scenario: a finished 2-round run resumed with server.rounds=3 trains round 3. */
