@@ -76,27 +76,13 @@ public final class FederatedJob {
             UnaryOperator<DataPrep.Prepared> dataView) throws IOException {
         rejectUnimplemented(cfg);
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        RunStore store = new RunStore(URI.create(cfg.output().dir()), hadoop, cfg.output().keepRounds());
-        var committed = store.committedRounds();
-        if (!committed.isEmpty() && !resume) {
-            if (!cfg.output().overwrite()) {
-                throw new IllegalStateException("output.dir " + cfg.output().dir() + " already holds " + committed.size()
-                        + " committed round(s); run `understudy resume` to continue it, or set output.overwrite=true"
-                        + " to start over");
-            }
-            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(cfg.output().dir());
-            p.getFileSystem(hadoop).delete(p, true);
+        try (RunStart opened = RunStart.open(hadoop, cfg, resume)) { // lease, overwrite, resume overrides
+            return run(spark, opened.config(), opened.store(), stopAfter, dataView);
         }
-        if (resume && !committed.isEmpty()) {
-            // the committed config wins over the one given now for everything that shapes the result
-            String saved = store.readString(RunStore.roundDir(committed.get(committed.size() - 1)) + "/config.yaml");
-            JobConfig savedCfg = ConfigLoader.fromYaml(saved, cfg.output().dir() + "/config.yaml");
-            if (!ConfigLoader.toYaml(savedCfg).equals(ConfigLoader.toYaml(cfg))) {
-                System.out.println("resume: using the configuration committed with the run (" + cfg.output().dir() + ")");
-            }
-            cfg = savedCfg;
-            store = new RunStore(URI.create(cfg.output().dir()), hadoop, cfg.output().keepRounds());
-        }
+    }
+
+    private static JobResult run(SparkSession spark, JobConfig cfg, RunStore store, int stopAfter,
+            UnaryOperator<DataPrep.Prepared> dataView) throws IOException {
         String resolved = ConfigLoader.toYaml(cfg);
         store.writeString("config.yaml", resolved);
 
@@ -186,7 +172,8 @@ public final class FederatedJob {
         return new TrainSettings(clientModelUri, lora.rank(), lora.alpha(), lora.dropout(), lora.targetModules(),
                 c.localSteps(), c.batchSize(), c.gradAccumSteps(), c.lr(), c.schedule(), c.warmupSteps(),
                 Math.max(totalSteps, c.warmupSteps()), c.minLrRatio(), c.weightDecay(), c.maxGradNorm(), cfg.seed(), padId,
-                c.localEpochs(), proximalMu, hadoop);
+                c.localEpochs(), proximalMu, hadoop, new dev.understudy.job.engine.UpdateGuard(c.maxUpdateRms(),
+                        c.maxTrainLoss()));
     }
 
     /**

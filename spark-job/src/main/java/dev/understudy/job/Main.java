@@ -62,15 +62,38 @@ public final class Main {
             """;
 
     public static void main(String[] args) {
+        System.exit(execute(args, System.err));
+    }
+
+    /** Runs a command; returns its exit status: 2 (with one {@code error: …} line on {@code err}) for a user mistake. */
+    static int execute(String[] args, java.io.PrintStream err) {
         try {
-            System.exit(run(args));
+            return run(args);
         } catch (IllegalArgumentException | IllegalStateException e) {
-            System.err.println("error: " + e.getMessage());
-            System.exit(2);
+            err.println("error: " + e.getMessage());
+            return 2;
         } catch (Exception e) {
-            e.printStackTrace();
-            System.exit(1);
+            e.printStackTrace(err);
+            return 1;
         }
+    }
+
+    /** SparkSessions this class created (tests check that input mistakes stop before the first). */
+    static final java.util.concurrent.atomic.AtomicInteger SESSIONS = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** The session for {@code command}, after the local input checks; then the remote input checks. */
+    private static SparkSession session(String command, JobConfig cfg) throws java.io.IOException {
+        boolean data = !command.equals("generate") && !command.equals("export"); // those read no training data
+        InputPreflight.check(cfg, new org.apache.hadoop.conf.Configuration(), false, data);
+        SESSIONS.incrementAndGet();
+        SparkSession spark = SparkSession.builder().appName("understudy " + command).getOrCreate();
+        try {
+            InputPreflight.check(cfg, spark.sparkContext().hadoopConfiguration(), true, data);
+        } catch (java.io.IOException | RuntimeException e) {
+            spark.stop();
+            throw e;
+        }
+        return spark;
     }
 
     static int run(String[] args) throws Exception {
@@ -133,6 +156,7 @@ public final class Main {
             System.out.print(ConfigReference.referenceMarkdown());
             return 0;
         }
+        InputPreflight.checkConfFiles(confs, defaults);
         JobConfig cfg = ConfigLoader.load(defaults, confs, sets);
         switch (command) {
             case "config" -> {
@@ -140,7 +164,7 @@ public final class Main {
                 return 0;
             }
             case "run", "resume" -> {
-                SparkSession spark = SparkSession.builder().appName("understudy " + command).getOrCreate();
+                SparkSession spark = session(command, cfg);
                 try {
                     FederatedJob.JobResult r = FederatedJob.run(spark, cfg, command.equals("resume"));
                     printSummary(r);
@@ -150,7 +174,7 @@ public final class Main {
                 }
             }
             case "evaluate" -> {
-                SparkSession spark = SparkSession.builder().appName("understudy evaluate").getOrCreate();
+                SparkSession spark = session("evaluate", cfg);
                 try {
                     EvaluateJob.run(spark, cfg, round, base);
                     return 0;
@@ -161,7 +185,7 @@ public final class Main {
             case "generate" -> {
                 GenerateJob.Options o = new GenerateJob.Options(prompts, round, base, small, maxNewTokens, temperature,
                         topP, seed);
-                SparkSession spark = SparkSession.builder().appName("understudy generate").getOrCreate();
+                SparkSession spark = session("generate", cfg);
                 try {
                     System.out.print(GenerateJob.text(GenerateJob.generate(spark.sparkContext().hadoopConfiguration(), cfg,
                             o)));
@@ -171,7 +195,7 @@ public final class Main {
                 }
             }
             case "export" -> {
-                SparkSession spark = SparkSession.builder().appName("understudy export").getOrCreate();
+                SparkSession spark = session("export", cfg);
                 try {
                     ExportJob.run(spark.sparkContext().hadoopConfiguration(), cfg, round, peft, merged);
                     return 0;

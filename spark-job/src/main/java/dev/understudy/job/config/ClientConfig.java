@@ -18,10 +18,14 @@ import dev.understudy.ops.train.LrSchedule;
  * @param maxGradNorm {@code client.max_grad_norm}: gradient clipping norm (0 = no clipping)
  * @param proximalMu {@code client.proximal_mu}: FedProx proximal term weight (0 = plain FedAvg)
  * @param threads {@code client.threads}: torch intra-op threads per Spark task (0 = auto)
+ * @param maxUpdateRms {@code client.max_update_rms}: largest root-mean-square element of a client's
+ *     adapter update; a larger (or non-finite) update is a client failure (0 = no bound)
+ * @param maxTrainLoss {@code client.max_train_loss}: largest mean local training loss; 0 = twice the
+ *     loss of a uniform prediction, 2 ln(vocabulary size)
  */
 public record ClientConfig(int localSteps, int localEpochs, int batchSize, int gradAccumSteps, double lr,
         LrSchedule.Kind schedule, long warmupSteps, double minLrRatio, double weightDecay, double maxGradNorm,
-        double proximalMu, int threads) {
+        double proximalMu, int threads, double maxUpdateRms, double maxTrainLoss) {
 
     public ClientConfig {
         Checks.nonNegative("client.local_steps", localSteps);
@@ -42,6 +46,8 @@ public record ClientConfig(int localSteps, int localEpochs, int batchSize, int g
         Checks.nonNegative("client.max_grad_norm", maxGradNorm);
         Checks.nonNegative("client.proximal_mu", proximalMu);
         Checks.nonNegative("client.threads", threads);
+        Checks.nonNegative("client.max_update_rms", maxUpdateRms);
+        Checks.nonNegative("client.max_train_loss", maxTrainLoss);
     }
 
     /** The learning-rate schedule for a run of {@code totalSteps} global optimiser steps. */

@@ -50,6 +50,17 @@ public final class ConfigLoader {
         return ConfigBinder.bind(tree);
     }
 
+    /** As {@link #fromYaml(String, String)}, then {@code --set} overrides (e.g. the keys a resume may change). */
+    public static JobConfig fromYaml(String yaml, String source, List<String> setOverrides) {
+        ConfigTree tree = new ConfigTree();
+        tree.mergeText(yaml, source, ConfigTree.FIRST_CONF_RANK);
+        for (int i = 0; i < setOverrides.size(); i++) {
+            tree.applySet(setOverrides.get(i), ConfigTree.FIRST_SET_RANK + i);
+        }
+        ConfigBinder.checkKeys(tree);
+        return ConfigBinder.bind(tree);
+    }
+
     /** The fully resolved config as nested maps (every default filled in), in file order. */
     public static Map<String, Object> toMap(JobConfig config) {
         return ConfigBinder.toMap(config);

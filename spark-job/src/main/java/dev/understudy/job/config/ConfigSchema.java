@@ -76,6 +76,11 @@ final class ConfigSchema {
             key("client.max_grad_norm", 1.0, "Gradient clipping norm; 0 disables clipping."),
             key("client.proximal_mu", 0.0, "FedProx proximal term weight mu (Li et al. 2020); 0 = plain FedAvg."),
             key("client.threads", 0, "Torch intra-op threads per Spark task; 0 = auto."),
+            key("client.max_update_rms", 1.0, "Divergence bound: a client whose adapter update (trained minus global)"
+                    + " has a root-mean-square element above this, or any non-finite element, fails (named, per round);"
+                    + " 0 = no bound."),
+            key("client.max_train_loss", 0.0, "Divergence bound on a client's mean local training loss; 0 = 2 ln(vocabulary"
+                    + " size), twice the loss of a uniform prediction. A non-finite loss always fails the client."),
             key("server.strategy", "fedavg", "Aggregation strategy."),
             key("server.strategy_params", Map.of(), "Free-form strategy parameters, validated by the strategy."),
             key("server.rounds", 10, "Federated rounds."),

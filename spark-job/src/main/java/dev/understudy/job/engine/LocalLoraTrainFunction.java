@@ -108,6 +108,11 @@ public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tu
                 Trainer.TrainResult r = trainer.train(examples, steps);
                 float[] delta = AdapterVectors.minus(AdapterVectors.flatten(lora.exportTensors()), start);
                 double meanLoss = java.util.Arrays.stream(r.losses()).average().orElse(Double.NaN);
+                String diverged = settings.guard().check(round, data.clientId(), steps, delta, meanLoss,
+                        base.config().vocabSize());
+                if (diverged != null) { // a named client failure, never an aggregated update
+                    return ClientResult.failed(data.clientId(), round, diverged, attempt);
+                }
                 return new ClientResult(data.clientId(), round, data.numTrain(), delta, meanLoss, r.tokens(), r.seconds(),
                         attempt, null);
             }

@@ -379,6 +379,7 @@ public final class RoundEngine {
                     : strategy.aggregate(round, global, updates, failures);
         }
         bcast.unpersist(false);
+        UpdateGuard.checkRound(round, succeeded, failures);
         long t2 = System.nanoTime();
         float[] nextGlobal = updated.orElse(global);
         if (updated.isPresent()) {
@@ -387,6 +388,7 @@ public final class RoundEngine {
             checkArgument(nextGlobal.length == n, "method %s returned a global state of %s floats, expected %s",
                     method.name(), nextGlobal.length, n);
         }
+        UpdateGuard.checkGlobal(round, nextGlobal);
         next[0] = nextGlobal;
         long t3 = System.nanoTime();
         Evaluation eval = Evaluation.NONE;

@@ -33,7 +33,18 @@ public record TrainSettings(
         int padId,
         int localEpochs,
         double proximalMu,
-        HadoopConf hadoop) implements Serializable {
+        HadoopConf hadoop,
+        UpdateGuard guard) implements Serializable {
+
+    /** Settings with the default divergence bounds ({@link UpdateGuard#DEFAULT}). */
+    public TrainSettings(String modelUri, int loraRank, double loraAlpha, double loraDropout, List<String> loraTargets,
+            int localSteps, int batchSize, int gradAccumSteps, double lr, LrSchedule.Kind schedule, long warmupSteps,
+            long totalSteps, double minLrRatio, double weightDecay, double maxGradNorm, long seed, int padId,
+            int localEpochs, double proximalMu, HadoopConf hadoop) {
+        this(modelUri, loraRank, loraAlpha, loraDropout, loraTargets, localSteps, batchSize, gradAccumSteps, lr, schedule,
+                warmupSteps, totalSteps, minLrRatio, weightDecay, maxGradNorm, seed, padId, localEpochs, proximalMu, hadoop,
+                UpdateGuard.DEFAULT);
+    }
 
     /** Settings without the FedProx proximal term, for a model that needs no Hadoop settings (local). */
     public TrainSettings(String modelUri, int loraRank, double loraAlpha, double loraDropout, List<String> loraTargets,

@@ -72,6 +72,18 @@ public final class RunStore implements Serializable {
     private transient Configuration conf;
     private final HadoopConf hadoop; // rebuilds conf after deserialisation
     private final int keepRounds;
+    private transient CommitGuard beforeCommit; // e.g. the run directory's lease check
+
+    /** A check run before every round's manifest is written; throws to stop the commit. */
+    @FunctionalInterface
+    public interface CommitGuard {
+        void check() throws IOException;
+    }
+
+    /** Runs {@code guard} before every {@link #commitRound} writes anything (the lease check, {@link OutputLease#verify}). */
+    public void beforeCommit(CommitGuard guard) {
+        this.beforeCommit = guard;
+    }
 
     /** A run directory that keeps every committed round. */
     public RunStore(URI base, Configuration conf) {
@@ -203,6 +215,9 @@ public final class RunStore implements Serializable {
      */
     public void commitRound(int round, Map<String, byte[]> files, JsonObject metadata) throws IOException {
         String dir = roundDir(round);
+        if (beforeCommit != null) {
+            beforeCommit.check();
+        }
         if (exists(dir + "/" + MANIFEST)) {
             throw new IOException("round " + round + " is already committed in " + base
                     + "; refusing to overwrite (use resume, or a new output.dir)");
