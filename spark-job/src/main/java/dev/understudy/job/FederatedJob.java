@@ -7,10 +7,10 @@ import dev.understudy.job.config.JobConfig;
 import dev.understudy.job.data.DataPrep;
 import dev.understudy.job.engine.EvalFunction;
 import dev.understudy.job.engine.ExecutorModelCache;
-import dev.understudy.job.method.FederatedMethod;
-import dev.understudy.job.method.Methods;
+import dev.understudy.job.engine.FederatedMethod;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.TrainSettings;
+import dev.understudy.job.method.Methods;
 import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.federation.FederatedStrategy;
@@ -47,7 +47,7 @@ public final class FederatedJob {
      *
      * @param finalAdapter the committed global adapter of the last round run
      * @param methodState the method's round-to-round state after that round ({@link
-     *     dev.understudy.job.method.FederatedMethod#state()}; e.g. FedPT's expert offset)
+     *     dev.understudy.job.engine.FederatedMethod#state()}; e.g. FedPT's expert offset)
      */
     public record JobResult(String outputDir, List<RoundEngine.RoundMetrics> rounds, int resumedFrom,
             Map<String, Long> skippedRows, long truncatedRows, long heldOutRows, int clients, long trainRows,

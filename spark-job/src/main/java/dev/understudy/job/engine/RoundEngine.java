@@ -6,9 +6,6 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
-import dev.understudy.job.method.FedAvgLora;
-import dev.understudy.job.method.FederatedMethod;
-import dev.understudy.job.method.MethodContext;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.federation.ClientFailure;
 import dev.understudy.ops.federation.ClientUpdate;
@@ -110,14 +107,6 @@ public final class RoundEngine {
     /** Outcome of {@link #run}: the final global adapter and the metrics of every round of the run (also earlier runs' on resume). */
     public record Result(float[] finalAdapter, List<RoundMetrics> rounds, int resumedFrom, String outputDir,
             Map<String, float[]> methodState) {}
-
-    /** FedAvg-LoRA on {@code settings.modelUri()}, no label scoring. */
-    public RoundEngine(JavaSparkContext sc, JavaPairRDD<String, ClientData> clients, List<String> clientIds,
-            TrainSettings settings, FederatedStrategy strategy, RunStore store, Options options, String resolvedConfig,
-            DecoderModel baseOnDriver) {
-        this(sc, clients, clientIds, settings, strategy, new FedAvgLora(settings.modelUri()), store, options, resolvedConfig,
-                baseOnDriver, null, 0);
-    }
 
     /**
      * @param baseOnDriver the client model ({@link FederatedMethod#clientModelUri()}) loaded on the driver

@@ -9,6 +9,8 @@ import dev.understudy.job.data.ServerData;
 import dev.understudy.job.engine.AdapterVectors;
 import dev.understudy.job.engine.EvalFunction;
 import dev.understudy.job.engine.ExecutorModelCache;
+import dev.understudy.job.engine.FederatedMethod;
+import dev.understudy.job.engine.MethodContext;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.ops.distill.DistillConfig;
 import dev.understudy.ops.distill.Distiller;

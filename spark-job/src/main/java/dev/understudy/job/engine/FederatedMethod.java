@@ -1,4 +1,4 @@
-package dev.understudy.job.method;
+package dev.understudy.job.engine;
 
 import java.io.IOException;
 import java.util.Map;
@@ -28,7 +28,7 @@ import java.util.Map;
  * is bit-identical to an uninterrupted one. Methods run on the driver; executor work goes through
  * Spark via {@link MethodContext#spark()}.
  *
- * <p>FedAvg-LoRA is the trivial method ({@link FedAvgLora}: client model = server model, no server
+ * <p>FedAvg-LoRA is the trivial method ({@code method.FedAvgLora}: client model = server model, no server
  * steps). FedPT, FedPFT, FedProxy and Offsite-Tuning implement the hooks without touching the loop.
  */
 public interface FederatedMethod extends AutoCloseable {

@@ -1,8 +1,5 @@
-package dev.understudy.job.method;
+package dev.understudy.job.engine;
 
-import dev.understudy.job.engine.ClientData;
-import dev.understudy.job.engine.EvalFunction;
-import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.model.DecoderModel;
 import java.util.Map;
