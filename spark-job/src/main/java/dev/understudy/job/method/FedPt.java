@@ -11,6 +11,7 @@ import dev.understudy.job.engine.EvalFunction;
 import dev.understudy.job.engine.ExecutorModelCache;
 import dev.understudy.job.engine.FederatedMethod;
 import dev.understudy.job.engine.MethodContext;
+import dev.understudy.job.engine.ProxyEvalFunction;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.ops.distill.DistillConfig;
 import dev.understudy.ops.distill.Distiller;
