@@ -144,7 +144,7 @@ public final class FederatedJob {
             TrainSettings settings = settings(cfg, method.clientModelUri(), padId, totalSteps, mu, hadoop);
             var s = cfg.server();
             RoundEngine.Options opts = new RoundEngine.Options(s.rounds(), s.clientsPerRound(), s.fraction(), s.minClients(),
-                    s.evalEvery(), s.maxFailedFraction(), cfg.seed(), stopAfter);
+                    s.evalEvery(), s.maxFailedFraction(), cfg.seed(), stopAfter, s.collectBudgetMb() * 1024 * 1024);
             System.out.printf(Locale.ROOT, "data: %d clients, %d training rows, %d held out, skipped %s, %d truncated%n",
                     data.trainSizes().size(), data.rows(), data.heldOut(), data.skipped(), data.truncated());
             try (NDManager m = NDManager.newBaseManager("PyTorch");
