@@ -7,10 +7,10 @@ import dev.understudy.job.config.JobConfig;
 import dev.understudy.job.data.DataPrep;
 import dev.understudy.job.engine.EvalFunction;
 import dev.understudy.job.engine.ExecutorModelCache;
-import dev.understudy.job.method.FederatedMethod;
-import dev.understudy.job.method.Methods;
+import dev.understudy.job.engine.FederatedMethod;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.TrainSettings;
+import dev.understudy.job.method.Methods;
 import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.federation.FederatedStrategy;
@@ -47,7 +47,7 @@ public final class FederatedJob {
      *
      * @param finalAdapter the committed global adapter of the last round run
      * @param methodState the method's round-to-round state after that round ({@link
-     *     dev.understudy.job.method.FederatedMethod#state()}; e.g. FedPT's expert offset)
+     *     dev.understudy.job.engine.FederatedMethod#state()}; e.g. FedPT's expert offset)
      */
     public record JobResult(String outputDir, List<RoundEngine.RoundMetrics> rounds, int resumedFrom,
             Map<String, Long> skippedRows, long truncatedRows, long heldOutRows, int clients, long trainRows,
@@ -130,7 +130,7 @@ public final class FederatedJob {
             TrainSettings settings = settings(cfg, method.clientModelUri(), padId, totalSteps, mu, hadoop);
             var s = cfg.server();
             RoundEngine.Options opts = new RoundEngine.Options(s.rounds(), s.clientsPerRound(), s.fraction(), s.minClients(),
-                    s.evalEvery(), s.maxFailedFraction(), cfg.seed(), stopAfter);
+                    s.evalEvery(), s.maxFailedFraction(), cfg.seed(), stopAfter, s.collectBudgetMb() * 1024 * 1024);
             System.out.printf(Locale.ROOT, "data: %d clients, %d training rows, %d held out, skipped %s, %d truncated%n",
                     data.trainSizes().size(), data.rows(), data.heldOut(), data.skipped(), data.truncated());
             try (NDManager m = NDManager.newBaseManager("PyTorch");

@@ -91,6 +91,9 @@ final class ConfigSchema {
                     + " max_failed_fraction); false fails the round on any client failure."),
             key("server.eval_every", 1, "Evaluate the global adapter every this many rounds; 0 = never."),
             key("server.max_failed_fraction", 0.5, "Largest share of failed clients a round tolerates, in [0, 1]."),
+            key("server.collect_budget_mb", 0L, "Driver memory (MiB) a strategy that needs every client update"
+                    + " (fedmedian, fedtrimmedavg, a method's own rule) may fill with one round's updates; a round that"
+                    + " would need more fails before it starts. 0 = a quarter of the driver's max heap."),
             required("output.dir", "URI of the run directory (checkpoints, metrics, resolved config). Required."),
             key("output.save_merged", false, "Also write merged/: the base model with the final adapter merged in, streamed"
                     + " tensor by tensor in the base's dtypes and shard layout."),

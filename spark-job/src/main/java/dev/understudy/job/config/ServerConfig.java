@@ -16,9 +16,12 @@ import java.util.Map;
  * @param evalEvery {@code server.eval_every}: evaluate every this many rounds (0 = never)
  * @param maxFailedFraction {@code server.max_failed_fraction}: largest tolerated share of failed
  *     clients in a round
+ * @param collectBudgetMb {@code server.collect_budget_mb}: driver memory (MiB) a strategy that needs
+ *     every client update may fill with one round's updates (0 = a quarter of the driver's max heap)
  */
 public record ServerConfig(String strategy, Map<String, Object> strategyParams, int rounds, int clientsPerRound,
-        double fraction, int minClients, boolean acceptFailures, int evalEvery, double maxFailedFraction) {
+        double fraction, int minClients, boolean acceptFailures, int evalEvery, double maxFailedFraction,
+        long collectBudgetMb) {
 
     public ServerConfig {
         Checks.name("server.strategy", strategy, false);
@@ -31,5 +34,6 @@ public record ServerConfig(String strategy, Map<String, Object> strategyParams, 
                 clientsPerRound, "0 or >= server.min_clients (" + minClients + ")");
         Checks.nonNegative("server.eval_every", evalEvery);
         Checks.unitInterval("server.max_failed_fraction", maxFailedFraction);
+        Checks.check(collectBudgetMb >= 0, "server.collect_budget_mb", collectBudgetMb, ">= 0");
     }
 }

@@ -118,6 +118,28 @@ public final class ExecutorModelCache {
         return l.model();
     }
 
+    /**
+     * Closes and drops every cached copy of the models at {@code uris} (earlier versions of a
+     * client model the method has replaced, {@link ClientModel}); a no-op for URIs not loaded.
+     */
+    public static synchronized void retire(java.util.Collection<String> uris) {
+        if (uris.isEmpty()) {
+            return;
+        }
+        for (Iterator<Map.Entry<String, Loaded>> it = MODELS.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Loaded> e = it.next();
+            if (uris.contains(e.getKey().substring(e.getKey().indexOf('|') + 1))) {
+                close(e.getValue());
+                it.remove();
+            }
+        }
+    }
+
+    /** Whether a copy of the model at {@code modelUri} is loaded in this JVM (on any device). */
+    public static synchronized boolean isLoaded(String modelUri) {
+        return MODELS.keySet().stream().anyMatch(k -> k.endsWith("|" + modelUri));
+    }
+
     private static <T> void evict(Map<String, T> map, java.util.function.Consumer<T> close) {
         while (map.size() > maxModels()) {
             Iterator<Map.Entry<String, T>> it = map.entrySet().iterator();

@@ -93,6 +93,12 @@ public final class KryoRegistration implements KryoRegistrator {
             out.writeDouble(r.trainSeconds());
             out.writeInt(r.attempt(), true);
             out.writeString(r.failure());
+            out.writeInt(r.statistics().size(), true);
+            for (var e : r.statistics().entrySet()) { // sorted by name
+                out.writeString(e.getKey());
+                out.writeInt(e.getValue().length, true);
+                out.writeDoubles(e.getValue());
+            }
         }
 
         @Override
@@ -101,8 +107,18 @@ public final class KryoRegistration implements KryoRegistrator {
             int round = in.readInt(true);
             long n = in.readLong(true);
             float[] delta = in.readFloats(in.readInt(true));
-            return new ClientResult(id, round, n, delta, in.readDouble(), in.readLong(true), in.readDouble(),
-                    in.readInt(true), in.readString());
+            double loss = in.readDouble();
+            long tokens = in.readLong(true);
+            double seconds = in.readDouble();
+            int attempt = in.readInt(true);
+            String failure = in.readString();
+            int k = in.readInt(true);
+            java.util.Map<String, double[]> stats = new java.util.TreeMap<>();
+            for (int i = 0; i < k; i++) {
+                String name = in.readString();
+                stats.put(name, in.readDoubles(in.readInt(true)));
+            }
+            return new ClientResult(id, round, n, delta, loss, tokens, seconds, attempt, failure, stats);
         }
     }
 

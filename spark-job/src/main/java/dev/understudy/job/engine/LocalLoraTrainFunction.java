@@ -31,14 +31,29 @@ public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tu
     private final Map<String, long[]> layout;
     private final Set<String> sampled;
     private final TrainSettings settings;
+    private final ClientTask task;
+    private final Set<String> retired;
 
+    /** Today's LoRA training ({@link LoraClientTask}) of {@code settings.modelUri()}. */
     public LocalLoraTrainFunction(int round, Broadcast<float[]> global, Map<String, long[]> layout, Set<String> sampled,
             TrainSettings settings) {
+        this(round, global, layout, sampled, settings, new LoraClientTask(), Set.of());
+    }
+
+    /**
+     * @param task what each client does (the method's {@link ClientTask})
+     * @param retired model URIs of earlier client-model versions: dropped from the executor's cache
+     *     before the version in force ({@code settings.modelUri()}) is loaded
+     */
+    public LocalLoraTrainFunction(int round, Broadcast<float[]> global, Map<String, long[]> layout, Set<String> sampled,
+            TrainSettings settings, ClientTask task, Set<String> retired) {
         this.round = round;
         this.global = global;
         this.layout = layout;
         this.sampled = sampled;
         this.settings = settings;
+        this.task = task;
+        this.retired = retired;
     }
 
     /** Seed of one client's local training in one round. */
@@ -78,10 +93,11 @@ public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tu
                 ClientData data = todo.next();
                 FaultInjection.maybeFail(round, data.clientId(), attempt);
                 if (base == null) {
+                    ExecutorModelCache.retire(retired);
                     base = ExecutorModelCache.get(settings.modelUri(), settings.hadoop());
                 }
                 try {
-                    return train(base, data, attempt);
+                    return task.train(new ClientTask.Round(round, global.value(), layout, settings, base, attempt), data);
                 } catch (dev.understudy.ops.util.TrainingDivergedException e) {
                     // a diverged client is data for the server's failure policy, not a task failure
                     return ClientResult.failed(data.clientId(), round, e.getMessage(), attempt);
@@ -90,8 +106,9 @@ public final class LocalLoraTrainFunction implements FlatMapFunction<Iterator<Tu
         };
     }
 
-    private ClientResult train(DecoderModel base, ClientData data, int attempt) {
-        float[] start = global.value();
+    /** One client's LoRA training from the global adapter {@code start} ({@link LoraClientTask}). */
+    public static ClientResult trainLora(DecoderModel base, ClientData data, int attempt, int round, float[] start,
+            Map<String, long[]> layout, TrainSettings settings) {
         try (NDManager m = base.manager().newSubManager();
                 LoraAdapter lora = LoraAdapter.create(base, settings.lora(), 0, m)) {
             Map<String, HostTensor> init = AdapterVectors.unflatten(layout, start);

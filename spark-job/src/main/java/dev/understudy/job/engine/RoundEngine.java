@@ -6,10 +6,8 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
-import dev.understudy.job.method.FedAvgLora;
-import dev.understudy.job.method.FederatedMethod;
-import dev.understudy.job.method.MethodContext;
 import dev.understudy.job.storage.RunStore;
+import dev.understudy.ops.federation.AdapterLayout;
 import dev.understudy.ops.federation.ClientFailure;
 import dev.understudy.ops.federation.ClientUpdate;
 import dev.understudy.ops.federation.FederatedStrategy;
@@ -60,7 +58,7 @@ public final class RoundEngine {
     private final JavaPairRDD<String, ClientData> clients;
     private final List<String> clientIds; // sorted
     private final TrainSettings settings;
-    private final FederatedStrategy strategy;
+    private final FederatedStrategy configuredStrategy;
     private final FederatedMethod method;
     private final RunStore store;
     private final Options options;
@@ -68,6 +66,18 @@ public final class RoundEngine {
     private final DecoderModel baseOnDriver;
     private final EvalFunction.Labels labels;
     private final long skippedRows;
+
+    // the client model in force and what derives from it (ClientModel; replaced by planRound)
+    private ClientTask task;
+    private ClientModel active;
+    private DecoderModel activeModel; // baseOnDriver for the configured model, else loaded (and closed) here
+    private ai.djl.ndarray.NDManager activeManager; // non-null when the engine loaded activeModel
+    private TrainSettings activeSettings;
+    private Map<String, long[]> layout;
+    private AdapterLayout adapterLayout;
+    private float[] initial;
+    private FederatedStrategy strategy;
+    private final Set<String> retired = new java.util.TreeSet<>(); // URIs of replaced client-model versions
 
     /**
      * @param rounds total rounds of the run
@@ -78,10 +88,20 @@ public final class RoundEngine {
      * @param maxFailedFraction a round whose failed clients exceed this share of the sampled ones keeps the previous global
      * @param seed run seed
      * @param stopAfterRound test hook: stop (as if killed) after committing this round; 0 = never
+     * @param collectBudgetBytes driver memory a strategy that needs every update may fill with the
+     *     round's updates ({@code server.collect_budget_mb}); 0 = a quarter of the driver's maximum heap
      */
     public record Options(int rounds, int clientsPerRound, double fraction, int minClients, int evalEvery,
-            double maxFailedFraction, long seed, int stopAfterRound) implements Serializable {
+            double maxFailedFraction, long seed, int stopAfterRound, long collectBudgetBytes) implements Serializable {
+        /** Options with the default collect budget. */
+        public Options(int rounds, int clientsPerRound, double fraction, int minClients, int evalEvery,
+                double maxFailedFraction, long seed, int stopAfterRound) {
+            this(rounds, clientsPerRound, fraction, minClients, evalEvery, maxFailedFraction, seed, stopAfterRound, 0);
+        }
+
         public Options {
+            checkArgument(collectBudgetBytes >= 0, "Cannot set server.collect_budget_mb to %s, must be ≥ 0",
+                    collectBudgetBytes / (1024 * 1024));
             checkArgument(rounds >= 1, "Cannot set server.rounds to %s, must be ≥ 1", rounds);
             checkArgument(clientsPerRound >= 0, "Cannot set server.clients_per_round to %s, must be ≥ 0", clientsPerRound);
             checkArgument(fraction > 0 && fraction <= 1, "Cannot set server.fraction to %s, must be in (0, 1]", fraction);
@@ -111,14 +131,6 @@ public final class RoundEngine {
     public record Result(float[] finalAdapter, List<RoundMetrics> rounds, int resumedFrom, String outputDir,
             Map<String, float[]> methodState) {}
 
-    /** FedAvg-LoRA on {@code settings.modelUri()}, no label scoring. */
-    public RoundEngine(JavaSparkContext sc, JavaPairRDD<String, ClientData> clients, List<String> clientIds,
-            TrainSettings settings, FederatedStrategy strategy, RunStore store, Options options, String resolvedConfig,
-            DecoderModel baseOnDriver) {
-        this(sc, clients, clientIds, settings, strategy, new FedAvgLora(settings.modelUri()), store, options, resolvedConfig,
-                baseOnDriver, null, 0);
-    }
-
     /**
      * @param baseOnDriver the client model ({@link FederatedMethod#clientModelUri()}) loaded on the driver
      * @param labels label candidates for accuracy on classification data, or null
@@ -131,7 +143,7 @@ public final class RoundEngine {
         this.clients = clients;
         this.clientIds = clientIds.stream().sorted().toList();
         this.settings = settings;
-        this.strategy = strategy;
+        this.configuredStrategy = strategy;
         this.method = method;
         this.store = store;
         this.options = options;
@@ -150,8 +162,7 @@ public final class RoundEngine {
     /** Clients of round {@code round}: a seeded shuffle of the sorted ids, first k (k from count/fraction/min). */
     public static List<String> sample(List<String> sortedIds, int round, Options o) {
         int n = sortedIds.size();
-        int k = o.clientsPerRound() > 0 ? o.clientsPerRound() : (int) Math.ceil(o.fraction() * n);
-        k = Math.min(n, Math.max(k, o.minClients()));
+        int k = sampleSize(n, o);
         List<String> ids = new ArrayList<>(sortedIds);
         SplittableRandom r = new SplittableRandom(Trainer.mix(o.seed() ^ 0x5A5A5A5AL, round));
         for (int i = n - 1; i > 0; i--) {
@@ -165,33 +176,55 @@ public final class RoundEngine {
         return out;
     }
 
+    /** Clients sampled per round out of {@code n}: count or fraction, at least min_clients, at most n. */
+    public static int sampleSize(int n, Options o) {
+        int k = o.clientsPerRound() > 0 ? o.clientsPerRound() : (int) Math.ceil(o.fraction() * n);
+        return Math.min(n, Math.max(k, o.minClients()));
+    }
+
     public Result run() throws IOException {
-        store.discardUncommitted();
-        Map<String, HostTensor> initTensors;
-        try (NDManager m = baseOnDriver.manager().newSubManager();
-                LoraAdapter init = LoraAdapter.create(baseOnDriver, settings.lora(), settings.seed(), m)) {
-            initTensors = init.exportTensors();
+        try {
+            return runRounds();
+        } finally {
+            closeActive();
         }
-        Map<String, long[]> layout = AdapterVectors.layoutOf(initTensors);
-        float[] global = AdapterVectors.flatten(initTensors);
+    }
+
+    private Result runRounds() throws IOException {
+        store.discardUncommitted();
+        task = method.clientTask();
+        ClientModel configured = ClientModel.configured(settings.modelUri());
+        float[] global;
         int start = 1;
         var last = store.lastCommittedRound();
-        MethodContext ctx = new MethodContext(sc, store, baseOnDriver, layout, settings, clients, options.seed(),
-                last.isPresent(), labels);
+        boolean resumed = last.isPresent();
         List<RoundMetrics> metrics = new ArrayList<>();
         if (last.isPresent()) {
             RunStore.CommittedRound cr = store.readRound(last.get());
+            activate(ClientModel.fromManifest(cr.metadata(), store.base(), configured));
             global = readVector(cr.files().get("global.safetensors"), layout);
             strategy.restoreState(readState(cr, "strategy_state.safetensors"), cr.metadata().get("strategy_rounds").getAsLong());
             method.restoreState(readState(cr, "method_state.safetensors"));
             start = last.get() + 1;
             metrics.addAll(priorMetrics(last.get()));
         } else {
+            activate(configured);
             sc.setJobGroup("understudy-method", "method " + method.name() + ": before federation", false);
-            method.beforeFederation(ctx);
+            method.beforeFederation(context(false));
+            ClientModel chosen = method.clientModel(context(false));
+            if (!chosen.equals(active)) {
+                activate(chosen);
+            }
+            global = initial;
         }
+        MethodContext ctx = context(resumed);
         int resumedFrom = start - 1;
         for (int round = start; round <= options.rounds(); round++) {
+            var change = method.planRound(ctx, round, global);
+            if (change.isPresent()) {
+                global = replaceClientModel(change.get(), global, round);
+                ctx = context(resumed);
+            }
             float[][] next = new float[1][];
             RoundMetrics rm = runRound(ctx, round, global, layout, next);
             global = next[0];
@@ -204,7 +237,7 @@ public final class RoundEngine {
         }
         boolean complete = store.lastCommittedRound().orElse(0) == options.rounds();
         if (complete) {
-            writeFinal(global, layout);
+            task.writeFinal(store.sink("adapter"), activeModel, activeSettings, global, layout);
             sc.setJobGroup("understudy-method", "method " + method.name() + ": finish", false);
             method.finish(ctx, global);
         }
@@ -213,6 +246,134 @@ public final class RoundEngine {
             System.out.print(summaryTable(metrics));
         }
         return new Result(global, metrics, resumedFrom, store.base(), Map.copyOf(method.state()));
+    }
+
+    private MethodContext context(boolean resumed) {
+        return new MethodContext(sc, store, activeModel, active, layout, activeSettings, options.seed(), resumed, labels,
+                (model, group, what) -> ServerModels.evaluate(sc, clients, model, activeSettings, labels, group, what));
+    }
+
+    /**
+     * Puts {@code model} in force: loads it on the driver (unless it is the configured model the
+     * caller loaded), derives the task's initial state and layout from it, and (re)chooses the
+     * strategy when the layout is new. Fails here, before any round, when the strategy needs every
+     * update and they would not fit the driver budget.
+     */
+    private void activate(ClientModel model) throws IOException {
+        DecoderModel loaded = baseOnDriver;
+        ai.djl.ndarray.NDManager manager = null;
+        if (!model.uri().equals(settings.modelUri())) {
+            manager = ai.djl.ndarray.NDManager.newBaseManager("PyTorch");
+            try {
+                loaded = dev.understudy.ops.model.HfModels.load(ExecutorModelCache.localDir(model.uri(),
+                        sc.hadoopConfiguration()), manager, ai.djl.ndarray.types.DataType.FLOAT32);
+            } catch (IOException | RuntimeException e) {
+                manager.close();
+                throw new IOException("method " + method.name() + ": cannot load client model version " + model.version()
+                        + " (" + model.uri() + ")", e);
+            }
+        }
+        closeActive();
+        active = model;
+        activeModel = loaded;
+        activeManager = manager;
+        activeSettings = settings.withModelUri(model.uri());
+        Map<String, HostTensor> init = task.initialState(activeModel, activeSettings);
+        Map<String, long[]> newLayout = AdapterVectors.layoutOf(init);
+        boolean sameLayout = layout != null && sameLayout(layout, newLayout);
+        layout = newLayout;
+        initial = AdapterVectors.flatten(init);
+        if (!sameLayout) {
+            adapterLayout = AdapterLayout.of(layout);
+            strategy = method.strategy(configuredStrategy, adapterLayout);
+        }
+        checkCollectBudget();
+    }
+
+    private void closeActive() {
+        if (activeManager != null) {
+            activeModel.close();
+            activeManager.close();
+            activeManager = null;
+        }
+    }
+
+    /** Puts a method's replacement client model in force before round {@code round}; returns the global to start from. */
+    private float[] replaceClientModel(FederatedMethod.ClientModelChange change, float[] global, int round)
+            throws IOException {
+        ClientModel next = change.model();
+        checkArgument(next.version() > active.version(), "method %s returned client model version %s before round %s,"
+                + " but version %s is in force; a replacement needs a higher version", method.name(), next.version(),
+                round, active.version());
+        Map<String, long[]> before = layout;
+        String oldUri = active.uri();
+        activate(next);
+        if (!oldUri.equals(next.uri())) {
+            retired.add(oldUri);
+        }
+        retired.remove(next.uri());
+        System.out.printf(Locale.ROOT, "round %d: client model version %d (%s)%n", round, next.version(), next.uri());
+        if (change.global() == null) {
+            checkArgument(sameLayout(before, layout), "method %s replaced the client model before round %s with one"
+                    + " whose %s layout differs from the current one; return the global state in the new layout",
+                    method.name(), round, task.name());
+            return global;
+        }
+        checkArgument(change.global().length == initial.length, "method %s returned a global state of %s floats for"
+                + " client model version %s, whose layout needs %s", method.name(), change.global().length,
+                next.version(), initial.length);
+        return change.global().clone();
+    }
+
+    private static boolean sameLayout(Map<String, long[]> a, Map<String, long[]> b) {
+        if (!a.keySet().equals(b.keySet()) || !new ArrayList<>(a.keySet()).equals(new ArrayList<>(b.keySet()))) {
+            return false;
+        }
+        return a.entrySet().stream().allMatch(e -> java.util.Arrays.equals(e.getValue(), b.get(e.getKey())));
+    }
+
+    /**
+     * A strategy that needs every update ({@code !isLinear()}) holds a round's updates on the
+     * driver at once: sampled clients × the global vector's bytes. Refuses, before the round
+     * starts, when that exceeds the budget, naming both and what to change.
+     */
+    private void checkCollectBudget() {
+        if (strategy.isLinear()) {
+            return;
+        }
+        int k = sampleSize(clientIds.size(), options);
+        long perUpdate = 4L * initial.length;
+        long need = k * perUpdate;
+        long budget = collectBudget(options);
+        if (need > budget) {
+            long fit = perUpdate == 0 ? k : budget / perUpdate;
+            throw new IllegalStateException(String.format(Locale.ROOT, "strategy %s (method %s) needs every client"
+                    + " update on the driver at once: %d clients per round × %s per update = %s, more than the driver"
+                    + " budget %s (%s). Lower server.clients_per_round/server.fraction to at most %d clients, raise"
+                    + " server.collect_budget_mb (and spark.driver.memory with it), or use a linear strategy (fedavg,"
+                    + " fedprox, fedavgm, fedadagrad, fedadam, fedyogi), whose updates are summed on the executors",
+                    strategy.name(), method.name(), k, human(perUpdate), human(need), human(budget),
+                    options.collectBudgetBytes() > 0 ? "server.collect_budget_mb=" + options.collectBudgetBytes() / (1024 * 1024)
+                            : "server.collect_budget_mb=0: a quarter of the driver's max heap "
+                                    + human(Runtime.getRuntime().maxMemory()),
+                    fit));
+        }
+    }
+
+    /** The budget in bytes: {@code collectBudgetBytes}, or a quarter of this JVM's max heap when 0. */
+    static long collectBudget(Options o) {
+        return o.collectBudgetBytes() > 0 ? o.collectBudgetBytes() : Runtime.getRuntime().maxMemory() / 4;
+    }
+
+    /** {@code bytes} in KiB, MiB or GiB with one decimal. */
+    static String human(long bytes) {
+        if (bytes < 1024L * 1024) {
+            return String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
+        }
+        if (bytes < 1024L * 1024 * 1024) {
+            return String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024.0));
+        }
+        return String.format(Locale.ROOT, "%.1f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
     }
 
     /** A committed round's state file ({@code strategy_state.safetensors}, {@code method_state.safetensors}), empty if absent. */
@@ -305,13 +466,14 @@ public final class RoundEngine {
         Broadcast<float[]> bcast = sc.broadcast(global);
         Set<String> sampledSet = new HashSet<>(sampled);
         JavaRDD<ClientResult> results = clients.mapPartitions(
-                new LocalLoraTrainFunction(round, bcast, layout, sampledSet, settings));
+                new LocalLoraTrainFunction(round, bcast, layout, sampledSet, activeSettings, task, Set.copyOf(retired)));
         List<ClientFailure> failures = new ArrayList<>();
         double[] partitionSeconds = new double[clients.getNumPartitions()]; // clients' training seconds per partition
         long bytesUp;
         double lossSum = 0;
         long lossWeight = 0;
         int succeeded;
+        ClientStatistics statistics;
         int n = global.length;
         Optional<float[]> updated;
         long t1;
@@ -344,6 +506,7 @@ public final class RoundEngine {
             acc.failures.forEach(f -> failures.add(new ClientFailure(f[0], f[1])));
             lossSum = acc.lossSum;
             lossWeight = acc.lossWeight;
+            statistics = acc.statistics;
             succeeded = acc.mean.count();
             updated = tooManyFailures(failures.size(), sampled.size()) || succeeded == 0
                     ? Optional.empty()
@@ -363,9 +526,11 @@ public final class RoundEngine {
             all.sort(java.util.Comparator.comparing(ClientResult::clientId)); // order-independent of task timing
             List<ClientUpdate> updates = new ArrayList<>();
             bytesUp = 0;
+            statistics = ClientStatistics.empty();
             for (ClientResult r : all) {
                 if (r.ok()) {
                     updates.add(toUpdate(r));
+                    statistics.add(r.clientId(), r.statistics());
                     bytesUp += r.payloadBytes();
                     lossSum += r.trainLoss() * r.numExamples();
                     lossWeight += r.numExamples();
@@ -384,7 +549,7 @@ public final class RoundEngine {
         float[] nextGlobal = updated.orElse(global);
         if (updated.isPresent()) {
             sc.setJobGroup("understudy-round-" + round, "round " + round + ": server step (" + method.name() + ")", false);
-            nextGlobal = method.afterAggregation(ctx, round, nextGlobal);
+            nextGlobal = method.afterAggregation(ctx, round, nextGlobal, statistics);
             checkArgument(nextGlobal.length == n, "method %s returned a global state of %s floats, expected %s",
                     method.name(), nextGlobal.length, n);
         }
@@ -408,7 +573,8 @@ public final class RoundEngine {
                 java.util.Arrays.stream(partitionSeconds).sum(), criticalPath(partitionSeconds, taskSlots()), (t2 - t1) / 1e9,
                 (t3 - t2) / 1e9,
                 (t4 - t3) / 1e9, 0, 0, skippedRows, updated.isPresent(), methodMetrics);
-        double commitSeconds = commit(round, nextGlobal, layout, rm, failures, eval.perClient());
+        double commitSeconds = commit(round, nextGlobal, layout, rm, failures, eval.perClient(),
+                updated.isPresent() ? statistics : ClientStatistics.empty());
         double total = (System.nanoTime() - t0) / 1e9;
         return new RoundMetrics(rm.round(), rm.sampled(), rm.succeeded(), rm.failed(), rm.trainLoss(), rm.evalLoss(),
                 rm.evalPerplexity(), rm.evalAccuracy(), rm.bytesUp(), rm.bytesDown(), rm.trainSeconds(),
@@ -459,7 +625,7 @@ public final class RoundEngine {
         sc.setJobGroup("understudy-round-" + round, "round " + round + ": evaluation (" + clientIds.size() + " clients)", false);
         Broadcast<float[]> bcast = sc.broadcast(global);
         List<EvalFunction.ClientEval> evals = new ArrayList<>(
-                clients.mapPartitions(new EvalFunction(bcast, layout, settings, labels)).collect());
+                clients.mapPartitions(new EvalFunction(bcast, layout, activeSettings, labels)).collect());
         bcast.unpersist(false);
         evals.sort(java.util.Comparator.comparing(EvalFunction.ClientEval::clientId));
         MetricsTables.writePerClient(sc, store, round, evals);
@@ -483,13 +649,19 @@ public final class RoundEngine {
     }
 
     private double commit(int round, float[] global, Map<String, long[]> layout, RoundMetrics rm,
-            List<ClientFailure> failures, List<EvalFunction.ClientEval> perClient) throws IOException {
+            List<ClientFailure> failures, List<EvalFunction.ClientEval> perClient, ClientStatistics statistics)
+            throws IOException {
         long t0 = System.nanoTime();
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put("global.safetensors", writeVector(global, layout));
         putState(files, "strategy_state.safetensors", strategy.state());
         putState(files, "method_state.safetensors", method.state());
         files.put("config.yaml", resolvedConfig.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        if (!statistics.isEmpty()) {
+            List<TensorEntry> stats = new ArrayList<>();
+            statistics.sums().forEach((k, v) -> stats.add(TensorEntry.ofDoubles(k, new long[] {v.length}, v)));
+            files.put("statistics.safetensors", RunStore.bytes(out -> SafetensorsWriter.write(out, stats, null)));
+        }
         if (!perClient.isEmpty()) {
             StringBuilder b = new StringBuilder();
             perClient.forEach(e -> b.append(GSON.toJson(EvalFunction.row(round, e))).append('\n'));
@@ -500,6 +672,8 @@ public final class RoundEngine {
         meta.addProperty("method", method.name());
         meta.addProperty("strategy", strategy.name());
         meta.addProperty("strategy_rounds", strategy.roundsApplied());
+        meta.add("client_model", active.toJson(store.base()));
+        meta.addProperty("client_task", task.name());
         meta.addProperty("seed", options.seed());
         // the learning-rate schedule position is derived: each client resumes at (round − 1) × its steps
         meta.add("metrics", GSON.toJsonTree(rm));
@@ -519,10 +693,6 @@ public final class RoundEngine {
             entries.add(TensorEntry.ofFloats(e.getKey(), new long[] {e.getValue().length}, e.getValue()));
         }
         files.put(name, RunStore.bytes(out -> SafetensorsWriter.write(out, entries, null)));
-    }
-
-    private void writeFinal(float[] global, Map<String, long[]> layout) throws IOException {
-        writePeft(store.sink("adapter"), baseOnDriver, settings, global, layout);
     }
 
     /** Writes {@code global} as a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */
@@ -554,8 +724,9 @@ public final class RoundEngine {
 
     /** treeAggregate state of a linear round: the weighted mean plus byte, loss and failure tallies. */
     static final class RoundAccumulator implements Serializable {
-        private static final long serialVersionUID = 2L;
+        private static final long serialVersionUID = 3L;
         WeightedMean mean;
+        ClientStatistics statistics = ClientStatistics.empty(); // summed in client order, partitions in partition order
         long bytesUp;
         double lossSum;
         long lossWeight;
@@ -574,6 +745,7 @@ public final class RoundEngine {
                 return a;
             }
             a.mean = a.mean.add(toUpdate(r));
+            a.statistics.add(r.clientId(), r.statistics());
             a.bytesUp += r.payloadBytes();
             a.lossSum += r.trainLoss() * r.numExamples();
             a.lossWeight += r.numExamples();
@@ -583,6 +755,7 @@ public final class RoundEngine {
 
         static RoundAccumulator merge(RoundAccumulator a, RoundAccumulator b) {
             a.mean = a.mean.merge(b.mean);
+            a.statistics.merge(b.statistics);
             a.bytesUp += b.bytesUp;
             a.lossSum += b.lossSum;
             a.lossWeight += b.lossWeight;

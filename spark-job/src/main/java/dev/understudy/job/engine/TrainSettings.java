@@ -56,6 +56,13 @@ public record TrainSettings(
                 HadoopConf.empty());
     }
 
+    /** These settings for the client model at {@code uri} (a method's client-model version). */
+    public TrainSettings withModelUri(String uri) {
+        return uri.equals(modelUri) ? this : new TrainSettings(uri, loraRank, loraAlpha, loraDropout, loraTargets,
+                localSteps, batchSize, gradAccumSteps, lr, schedule, warmupSteps, totalSteps, minLrRatio, weightDecay,
+                maxGradNorm, seed, padId, localEpochs, proximalMu, hadoop);
+    }
+
     /** Optimiser steps a client with {@code n} training examples takes per round. */
     public int stepsFor(long n) {
         if (localEpochs <= 0) {

@@ -1,5 +1,8 @@
 package dev.understudy.job.method;
 
+import dev.understudy.job.engine.FederatedMethod;
+import dev.understudy.job.engine.MethodContext;
+
 /**
  * Plain federated LoRA (McMahan et al. 2017 with LoRA, Hu et al. 2021; methods.md §0.3): the
  * clients tune a LoRA adapter of {@code model.base}, the strategy aggregates it, and the server

@@ -9,7 +9,10 @@ import dev.understudy.job.data.ServerData;
 import dev.understudy.job.engine.AdapterVectors;
 import dev.understudy.job.engine.EvalFunction;
 import dev.understudy.job.engine.ExecutorModelCache;
+import dev.understudy.job.engine.FederatedMethod;
+import dev.understudy.job.engine.MethodContext;
 import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.engine.ServerModel;
 import dev.understudy.ops.distill.DistillConfig;
 import dev.understudy.ops.distill.Distiller;
 import dev.understudy.ops.infer.ModelLogitSource;
@@ -33,7 +36,6 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.broadcast.Broadcast;
 
 /**
  * FedPT, federated proxy-tuning (Gao, Zhang, Zhang, Gong, Guo 2024, arXiv 2410.00362; methods.md
@@ -204,6 +206,11 @@ public final class FedPt implements FederatedMethod {
         return o;
     }
 
+    /** The proxy-tuned large model whose expert is {@code expert} on the small model {@code smallUri}. */
+    ServerModel.ProxyTuned serverModel(String smallUri, Map<String, long[]> layout, float[] expert) {
+        return new ServerModel.ProxyTuned(params.large(), smallUri, layout, expert, params.alpha());
+    }
+
     /** The expert adapter of the proxy for the committed global adapter {@code global}. */
     public float[] expertFor(float[] global) {
         return expert(global, expertOffset);
@@ -227,12 +234,8 @@ public final class FedPt implements FederatedMethod {
 
     @Override
     public Map<String, Double> evaluateServer(MethodContext ctx, int round, float[] global) {
-        ctx.spark().setJobGroup("understudy-round-" + round, "round " + round + ": proxy-tuned large model evaluation",
-                false);
-        Broadcast<float[]> b = ctx.spark().broadcast(expertFor(global));
-        List<EvalFunction.ClientEval> evals = new ArrayList<>(ctx.clients().mapPartitions(new ProxyEvalFunction(b,
-                ctx.layout(), ctx.settings(), params.large(), params.alpha(), ctx.labels())).collect());
-        b.unpersist(false);
+        List<EvalFunction.ClientEval> evals = ctx.evaluateOnClients(serverModel(ctx.settings().modelUri(), ctx.layout(),
+                expertFor(global)), round, "round " + round + ": proxy-tuned large model evaluation");
         RoundEngine.Evaluation e = RoundEngine.summarise(evals);
         Map<String, Double> out = new LinkedHashMap<>();
         out.put("proxy_eval_loss", e.loss());

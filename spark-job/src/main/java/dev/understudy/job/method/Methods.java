@@ -1,6 +1,7 @@
 package dev.understudy.job.method;
 
 import dev.understudy.job.config.JobConfig;
+import dev.understudy.job.engine.FederatedMethod;
 import java.util.List;
 
 /** The {@code method} key → a {@link FederatedMethod}. */

@@ -80,7 +80,7 @@ class RoundEngineTest extends SparkTestBase {
     }
 
     static RoundEngine.Result run(Path out, int rounds, int stopAfter, String strategy,
-            dev.understudy.job.method.FederatedMethod method) throws Exception {
+            dev.understudy.job.engine.FederatedMethod method) throws Exception {
         Map<String, Long> sizes = new java.util.TreeMap<>();
         clients.forEach(c -> sizes.put(c.clientId(), c.numTrain()));
         List<Tuple2<String, ClientData>> pairs = clients.stream().map(c -> new Tuple2<>(c.clientId(), c)).toList();
@@ -153,7 +153,7 @@ class RoundEngineTest extends SparkTestBase {
      * A method that damps every aggregated adapter and counts its calls in its state: the hooks run
      * in order, their result is what gets committed, and their state survives a resume.
      */
-    static final class DampingMethod implements dev.understudy.job.method.FederatedMethod {
+    static final class DampingMethod implements dev.understudy.job.engine.FederatedMethod {
         final List<String> calls = new ArrayList<>();
         float count;
 
@@ -168,13 +168,13 @@ class RoundEngineTest extends SparkTestBase {
         }
 
         @Override
-        public void beforeFederation(dev.understudy.job.method.MethodContext ctx) throws java.io.IOException {
+        public void beforeFederation(dev.understudy.job.engine.MethodContext ctx) throws java.io.IOException {
             calls.add("before");
             ctx.store().writeString("method/prepared.txt", "ok");
         }
 
         @Override
-        public float[] afterAggregation(dev.understudy.job.method.MethodContext ctx, int round, float[] aggregated) {
+        public float[] afterAggregation(dev.understudy.job.engine.MethodContext ctx, int round, float[] aggregated) {
             calls.add("after " + round);
             count++;
             float[] out = aggregated.clone();
@@ -185,7 +185,7 @@ class RoundEngineTest extends SparkTestBase {
         }
 
         @Override
-        public Map<String, Double> evaluateServer(dev.understudy.job.method.MethodContext ctx, int round, float[] global) {
+        public Map<String, Double> evaluateServer(dev.understudy.job.engine.MethodContext ctx, int round, float[] global) {
             return Map.of("server_calls", (double) count);
         }
 
@@ -201,7 +201,7 @@ class RoundEngineTest extends SparkTestBase {
         }
 
         @Override
-        public void finish(dev.understudy.job.method.MethodContext ctx, float[] global) throws java.io.IOException {
+        public void finish(dev.understudy.job.engine.MethodContext ctx, float[] global) throws java.io.IOException {
             calls.add("finish");
             ctx.store().writeString("method/finished.txt", Float.toString(count));
         }

@@ -1,11 +1,6 @@
-package dev.understudy.job.method;
+package dev.understudy.job.engine;
 
 import ai.djl.ndarray.NDManager;
-import dev.understudy.job.engine.AdapterVectors;
-import dev.understudy.job.engine.ClientData;
-import dev.understudy.job.engine.EvalFunction;
-import dev.understudy.job.engine.ExecutorModelCache;
-import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.ops.infer.ModelLogitSource;
 import dev.understudy.ops.infer.ProxyLogitSource;
 import dev.understudy.ops.infer.Scorer;
