@@ -41,7 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code SparkSubmit} in client mode with {@code conf/spark-defaults.conf}, two executor JVMs that
  * get DJL and the PyTorch natives from the application jar alone (offline, empty native cache).
  * The adapter must be byte-identical to the same job on the test JVM's {@code local[2]}: clients'
- * updates are summed per partition in partition order, so with the same partition count the result
+ * updates are summed per partition in partition order, so with the same partition count (and the
+ * executors' torch intra-op thread count, which the cluster-test execution gives the test JVM) the result
  * does not depend on where tasks ran.
  *
  * <p>Runs after {@code package} (the {@code cluster-test} surefire execution of spark-job's pom),
@@ -110,6 +111,10 @@ class StandaloneClusterTest extends SparkTestBase {
             defaults.load(in);
         }
         // the repo's executor flags, a fresh native cache, and C1-only JIT: short-lived JVMs on 2 cores
+        // bit-identity holds per torch thread count: the reference ran with the executors' count
+        String executorFlags = defaults.getProperty("spark.executor.extraJavaOptions");
+        assertThat(executorFlags).as("executor flags in %s", defaultsFile)
+                .contains("-Dai.djl.pytorch.num_threads=" + System.getProperty("ai.djl.pytorch.num_threads"));
         String djlFlags = defaults.getProperty("spark.executor.extraJavaOptions").trim() + " -DENGINE_CACHE_DIR=" + nativeCache
                 + " " + StandaloneCluster.QUICK_JVM;
         Path clusterOut = tmp.resolve("cluster");
