@@ -211,6 +211,18 @@ public final class FedPt implements FederatedMethod {
         return new ServerModel.ProxyTuned(params.large(), smallUri, layout, expert, params.alpha());
     }
 
+    /**
+     * The proxy-tuned large model of {@code method/proxy.json}: large base + α × (small with the
+     * expert adapter − small base), the expert being the round's adapter plus the restored offset.
+     */
+    @Override
+    public ServerModel serverModel(ServerModel.Adapted client) {
+        if (client.adapter() == null) {
+            return client;
+        }
+        return serverModel(client.modelUri(), client.layout(), expertFor(client.adapter()));
+    }
+
     /** The expert adapter of the proxy for the committed global adapter {@code global}. */
     public float[] expertFor(float[] global) {
         return expert(global, expertOffset);
