@@ -3,7 +3,7 @@ package dev.understudy.job;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.understudy.job.config.JobConfig;
-import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.engine.RoundCheckpoint;
 import dev.understudy.job.engine.ServerModel;
 import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.job.method.MergedExport;
@@ -53,7 +53,7 @@ public final class ExportJob {
                 if (peftDir == null) { // the merge reads a PEFT directory: stage one next to the run's rounds
                     peftDir = store.base() + "/exports/round-" + r + "-adapter";
                 }
-                RoundEngine.writePeft(new HadoopModelSink(URI.create(peftDir), hadoop), base, settings, adapted.adapter(),
+                RoundCheckpoint.writePeft(new HadoopModelSink(URI.create(peftDir), hadoop), base, settings, adapted.adapter(),
                         adapted.layout());
                 if (peftUri != null) {
                     System.out.println("exported round " + r + " of " + store.base() + " as a PEFT adapter to " + peftUri);

@@ -11,6 +11,7 @@ import dev.understudy.job.engine.EvalFunction;
 import dev.understudy.job.engine.ExecutorModelCache;
 import dev.understudy.job.engine.FederatedMethod;
 import dev.understudy.job.engine.MethodContext;
+import dev.understudy.job.engine.RoundCheckpoint;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.ServerModel;
 import dev.understudy.ops.distill.DistillConfig;
@@ -266,7 +267,7 @@ public final class FedPt implements FederatedMethod {
         String expert = "adapter";
         if (expertOffset != null) {
             expert = "method/expert";
-            RoundEngine.writePeft(ctx.store().sink(expert), ctx.clientModel(), ctx.settings(), expertFor(global),
+            RoundCheckpoint.writePeft(ctx.store().sink(expert), ctx.clientModel(), ctx.settings(), expertFor(global),
                     ctx.layout());
         }
         JsonObject d = descriptor(expert);

@@ -7,7 +7,7 @@ import dev.understudy.job.engine.AdapterVectors;
 import dev.understudy.job.engine.ClientModel;
 import dev.understudy.job.engine.ExecutorModelCache;
 import dev.understudy.job.engine.FederatedMethod;
-import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.engine.RoundCheckpoint;
 import dev.understudy.job.engine.ServerModel;
 import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.job.method.Methods;
@@ -64,7 +64,7 @@ public final class CommittedRun implements AutoCloseable {
         try {
             ClientModel configured = ClientModel.configured(method.clientModelUri());
             ClientModel cm = cr == null ? configured : ClientModel.fromManifest(cr.metadata(), store.base(), configured);
-            Map<String, float[]> state = cr == null ? Map.of() : RoundEngine.readState(cr, "method_state.safetensors");
+            Map<String, float[]> state = cr == null ? Map.of() : RoundCheckpoint.readState(cr, "method_state.safetensors");
             method.restoreState(state);
             return new CommittedRun(store, cfg, method, hadoop, cr, cm, state);
         } catch (IOException | RuntimeException e) {
@@ -139,7 +139,7 @@ public final class CommittedRun implements AutoCloseable {
 
     /** The round's global adapter in {@code layout}, or null for {@link #base()}. */
     public float[] global(Map<String, long[]> layout) throws IOException {
-        return round == null ? null : RoundEngine.readVector(round.files().get("global.safetensors"), layout);
+        return round == null ? null : RoundCheckpoint.readVector(round.files().get("global.safetensors"), layout);
     }
 
     /**
