@@ -2,44 +2,37 @@ package dev.understudy.job;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.understudy.job.config.ConfigLoader;
 import dev.understudy.job.config.JobConfig;
 import dev.understudy.job.data.DataPrep;
-import dev.understudy.job.engine.AdapterVectors;
 import dev.understudy.job.engine.EvalFunction;
-import dev.understudy.job.engine.ExecutorModelCache;
-import dev.understudy.job.engine.FederatedMethod;
 import dev.understudy.job.engine.MetricsTables;
-import dev.understudy.job.engine.ProxyEvalFunction;
 import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.engine.ServerModel;
+import dev.understudy.job.engine.ServerModels;
 import dev.understudy.job.engine.TrainSettings;
-import dev.understudy.job.method.FedPt;
-import dev.understudy.job.method.Methods;
-import dev.understudy.job.storage.HadoopConf;
-import dev.understudy.job.storage.RunStore;
-import dev.understudy.ops.lora.LoraAdapter;
+import dev.understudy.job.run.CommittedRun;
+import dev.understudy.job.run.JobSettings;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.HfModels;
 import dev.understudy.ops.tokenizer.Tokenizer;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * {@code understudy evaluate}: evaluates a committed global adapter (a round of a run, by default
  * the last) or the bare base model on every client's held-out rows of the run's own data split, as
- * a Spark job, and writes the per-client table to {@code output.dir/evaluations/<what>/}. For a
- * FedPT run it also evaluates the proxy-tuned large model its {@code method/proxy.json} describes
- * (large base + α × (small with the round's expert adapter − small base)) on the same rows
- * ({@code evaluations/<what>-proxy/}).
+ * a Spark job, and writes the per-client table to {@code output.dir/evaluations/<what>/}. When the
+ * method's server holds another model for the round ({@link
+ * dev.understudy.job.engine.FederatedMethod#serverModel}, e.g. FedPT's proxy-tuned large model:
+ * large base + α × (small with the round's expert adapter − small base)), that one is scored on the
+ * same rows too ({@code evaluations/<what>-<kind>/}, e.g. {@code round-3-proxy}).
  */
 public final class EvaluateJob {
     private EvaluateJob() {}
@@ -63,83 +56,61 @@ public final class EvaluateJob {
 
     /** As {@link #run} without printing the per-client table. */
     public static Report evaluate(SparkSession spark, JobConfig given, Integer round, boolean baseOnly) throws IOException {
-        RunStore store = new RunStore(URI.create(given.output().dir()), spark.sparkContext().hadoopConfiguration());
-        JobConfig cfg = committedConfig(store, given);
-        String what;
-        byte[] globalBytes = null;
-        Map<String, float[]> methodState = Map.of();
-        if (baseOnly) {
-            what = "base";
-        } else {
-            RunStore.CommittedRound cr = store.readRoundOrLast(round,
-                    "run the job first, or pass --base to evaluate the base model");
-            what = "round-" + cr.round();
-            globalBytes = cr.files().get("global.safetensors");
-            methodState = RoundEngine.readState(cr, "method_state.safetensors");
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        try (CommittedRun run = CommittedRun.open(hadoop, given, round, baseOnly,
+                "run the job first, or pass --base to evaluate the base model")) {
+            return evaluate(spark, run);
         }
+    }
+
+    private static Report evaluate(SparkSession spark, CommittedRun run) throws IOException {
+        JobConfig cfg = run.config();
+        String what = run.what();
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         sc.setJobGroup("understudy-data", "data: read, assign clients, tokenise", false);
         DataPrep.Prepared data = DataPrep.prepare(spark, cfg, Math.max(1, sc.defaultParallelism()));
-        Broadcast<float[]> bcast = null;
         try {
-            FederatedMethod method = Methods.create(cfg);
-            Path localModel = ExecutorModelCache.localDir(method.clientModelUri(), spark.sparkContext().hadoopConfiguration());
+            Path localModel = run.localClientModel();
             TrainSettings settings;
             EvalFunction.Labels labels;
             try (Tokenizer tok = Tokenizer.load(localModel)) {
-                settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0,
-                        HadoopConf.of(spark.sparkContext().hadoopConfiguration()));
-                labels = FederatedJob.labelCandidates(cfg, data.labels(), tok);
+                settings = run.settings(tok.padIdOrEos());
+                labels = JobSettings.labelCandidates(cfg, data.labels(), tok);
             }
             Map<String, long[]> layout = null;
-            if (globalBytes != null) {
+            if (!run.base()) {
                 try (NDManager m = NDManager.newBaseManager("PyTorch");
-                        DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32);
-                        LoraAdapter init = LoraAdapter.create(base, settings.lora(), 0, m)) {
-                    layout = AdapterVectors.layoutOf(init.exportTensors());
+                        DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32)) {
+                    layout = CommittedRun.layout(base, settings);
                 }
-                bcast = sc.broadcast(RoundEngine.readVector(globalBytes, layout));
             }
-            sc.setJobGroup("understudy-evaluate", "evaluate " + what + " (" + data.trainSizes().size() + " clients)", false);
-            List<EvalFunction.ClientEval> evals = new ArrayList<>(
-                    data.clients().mapPartitions(new EvalFunction(bcast, layout, settings, labels)).collect());
-            evals.sort(Comparator.comparing(EvalFunction.ClientEval::clientId));
-            RoundEngine.Evaluation e = RoundEngine.summarise(evals);
-            String out = store.base() + "/evaluations/" + what;
-            MetricsTables.writePerClient(spark, evals, out);
-            long examples = evals.stream().mapToLong(EvalFunction.ClientEval::examples).sum();
-            Report proxy = null;
-            if (method instanceof FedPt fedpt && bcast != null) {
-                // FedPT: also the proxy-tuned large model of method/proxy.json, large + α (small + expert − small)
-                float[] expert = FedPt.expert(bcast.value(), methodState.get(FedPt.EXPERT_OFFSET));
-                Broadcast<float[]> eb = sc.broadcast(expert);
-                sc.setJobGroup("understudy-evaluate", "evaluate the proxy-tuned large model of " + what, false);
-                List<EvalFunction.ClientEval> pe = new ArrayList<>(data.clients().mapPartitions(new ProxyEvalFunction(eb,
-                        layout, settings, fedpt.params().large(), fedpt.params().alpha(), labels)).collect());
-                eb.unpersist(false);
-                pe.sort(Comparator.comparing(EvalFunction.ClientEval::clientId));
-                RoundEngine.Evaluation pv = RoundEngine.summarise(pe);
-                String pout = out + "-proxy";
-                MetricsTables.writePerClient(spark, pe, pout);
-                proxy = new Report(what + " proxy-tuned large (α=" + fedpt.params().alpha() + ")", pv.loss(),
-                        Math.exp(pv.loss()), pv.accuracy(), pe.stream().mapToLong(EvalFunction.ClientEval::examples).sum(),
-                        pe, pout, null);
+            ServerModel.Adapted client = run.clientServerModel(layout);
+            String out = run.store().base() + "/evaluations/" + what;
+            Report clientReport = score(spark, sc, data, client, settings, labels, what, out,
+                    "evaluate " + what + " (" + data.trainSizes().size() + " clients)", null);
+            ServerModel server = run.serverModel(client);
+            if (server == client) {
+                return clientReport;
             }
-            return new Report(what, e.loss(), Math.exp(e.loss()), e.accuracy(), examples, evals, out, proxy);
+            // what the method's server holds besides (e.g. FedPT's proxy-tuned large model), scored on the same rows
+            Report serverReport = score(spark, sc, data, server, settings, labels, what + " " + server.describe(),
+                    out + "-" + server.kind(), "evaluate the " + server.describe() + " of " + what, null);
+            return new Report(clientReport.what(), clientReport.loss(), clientReport.perplexity(), clientReport.accuracy(),
+                    clientReport.examples(), clientReport.perClient(), clientReport.outputPath(), serverReport);
         } finally {
-            if (bcast != null) {
-                bcast.unpersist(false);
-            }
             data.clients().unpersist(false);
         }
     }
 
-    /** The configuration committed with the run in {@code output.dir}, else {@code given}. */
-    static JobConfig committedConfig(RunStore store, JobConfig given) throws IOException {
-        if (!store.exists("config.yaml")) {
-            return given;
-        }
-        return ConfigLoader.fromYaml(store.readString("config.yaml"), store.base() + "/config.yaml");
+    private static Report score(SparkSession spark, JavaSparkContext sc, DataPrep.Prepared data, ServerModel model,
+            TrainSettings settings, EvalFunction.Labels labels, String what, String out, String job, Report proxy) {
+        List<EvalFunction.ClientEval> evals = ServerModels.evaluate(sc, data.clients(), model, settings, labels,
+                "understudy-evaluate", job);
+        evals.sort(Comparator.comparing(EvalFunction.ClientEval::clientId));
+        RoundEngine.Evaluation e = RoundEngine.summarise(evals);
+        MetricsTables.writePerClient(spark, evals, out);
+        long examples = evals.stream().mapToLong(EvalFunction.ClientEval::examples).sum();
+        return new Report(what, e.loss(), Math.exp(e.loss()), e.accuracy(), examples, evals, out, proxy);
     }
 
     static String table(Report r) {

@@ -11,6 +11,7 @@ import dev.understudy.job.engine.FederatedMethod;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.job.method.Methods;
+import dev.understudy.job.run.JobSettings;
 import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.federation.FederatedStrategy;
@@ -113,7 +114,7 @@ public final class FederatedJob {
             EvalFunction.Labels labels = null;
             try (Tokenizer tok = Tokenizer.load(localModel)) {
                 padId = tok.padIdOrEos();
-                labels = labelCandidates(cfg, data.labels(), tok);
+                labels = JobSettings.labelCandidates(cfg, data.labels(), tok);
             }
             var c = cfg.client();
             long maxClient = data.trainSizes().values().stream().mapToLong(Long::longValue).max().orElse(1);
@@ -125,9 +126,9 @@ public final class FederatedJob {
             FederatedStrategy strategy = Strategies.create(cfg.server().strategy(), params);
             double mu = proximalMu(c.proximalMu(), strategy.proximalMu());
             HadoopConf hadoop = HadoopConf.of(spark.sparkContext().hadoopConfiguration());
-            TrainSettings probe = settings(cfg, method.clientModelUri(), padId, 0, mu, hadoop);
+            TrainSettings probe = JobSettings.settings(cfg, method.clientModelUri(), padId, 0, mu, hadoop);
             long totalSteps = (long) cfg.server().rounds() * probe.stepsFor(maxClient);
-            TrainSettings settings = settings(cfg, method.clientModelUri(), padId, totalSteps, mu, hadoop);
+            TrainSettings settings = JobSettings.settings(cfg, method.clientModelUri(), padId, totalSteps, mu, hadoop);
             var s = cfg.server();
             RoundEngine.Options opts = new RoundEngine.Options(s.rounds(), s.clientsPerRound(), s.fraction(), s.minClients(),
                     s.evalEvery(), s.maxFailedFraction(), cfg.seed(), stopAfter, s.collectBudgetMb() * 1024 * 1024);
@@ -164,18 +165,6 @@ public final class FederatedJob {
         }
     }
 
-    /** @param hadoop the driver's Hadoop settings, shipped to executors to reach a remote model */
-    public static TrainSettings settings(JobConfig cfg, String clientModelUri, int padId, long totalSteps, double proximalMu,
-            HadoopConf hadoop) {
-        var c = cfg.client();
-        var lora = cfg.model().lora();
-        return new TrainSettings(clientModelUri, lora.rank(), lora.alpha(), lora.dropout(), lora.targetModules(),
-                c.localSteps(), c.batchSize(), c.gradAccumSteps(), c.lr(), c.schedule(), c.warmupSteps(),
-                Math.max(totalSteps, c.warmupSteps()), c.minLrRatio(), c.weightDecay(), c.maxGradNorm(), cfg.seed(), padId,
-                c.localEpochs(), proximalMu, hadoop, new dev.understudy.job.engine.UpdateGuard(c.maxUpdateRms(),
-                        c.maxTrainLoss()));
-    }
-
     /**
      * The FedProx μ the clients use: {@code client.proximal_mu} (with any strategy, e.g. FedAdam +
      * proximal term) or the fedprox strategy's {@code proximal_mu}; both set to different values is
@@ -187,22 +176,5 @@ public final class FederatedJob {
                     + strategyMu + " disagree; set only one of them");
         }
         return Math.max(clientMu, strategyMu);
-    }
-
-    /**
-     * Label candidates for accuracy on classification data: each label's response (its label word)
-     * tokenised as the examples' responses are; null when the data are not classification rows or
-     * have fewer than two labels.
-     */
-    public static EvalFunction.Labels labelCandidates(JobConfig cfg, List<String> labels, Tokenizer tok) {
-        if (labels.size() < 2) {
-            return null;
-        }
-        List<int[]> responses = new java.util.ArrayList<>();
-        for (String l : labels) {
-            var pr = tok.encodePromptResponse(" ", cfg.data().responseFor(l), cfg.data().maxLength(), true, true);
-            responses.add(java.util.Arrays.copyOfRange(pr.ids(), pr.promptLength(), pr.ids().length));
-        }
-        return new EvalFunction.Labels(labels, responses);
     }
 }

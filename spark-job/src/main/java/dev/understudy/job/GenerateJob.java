@@ -1,44 +1,29 @@
 package dev.understudy.job;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.understudy.job.config.DataConfig;
 import dev.understudy.job.config.JobConfig;
-import dev.understudy.job.engine.AdapterVectors;
-import dev.understudy.job.engine.ExecutorModelCache;
-import dev.understudy.job.engine.FederatedMethod;
-import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.engine.DriverModels;
+import dev.understudy.job.engine.ServerLogits;
+import dev.understudy.job.engine.ServerModel;
 import dev.understudy.job.engine.TrainSettings;
-import dev.understudy.job.method.FedPt;
-import dev.understudy.job.method.Methods;
-import dev.understudy.job.storage.HadoopConf;
-import dev.understudy.job.storage.RunStore;
+import dev.understudy.job.run.CommittedRun;
 import dev.understudy.ops.infer.Generator;
-import dev.understudy.ops.infer.LogitSource;
-import dev.understudy.ops.infer.ModelLogitSource;
-import dev.understudy.ops.infer.ProxyLogitSource;
-import dev.understudy.ops.lora.LoraAdapter;
 import dev.understudy.ops.model.DecoderModel;
-import dev.understudy.ops.model.HfModels;
 import dev.understudy.ops.tokenizer.Tokenizer;
 import java.io.IOException;
-import java.net.URI;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 
 /**
- * {@code understudy generate}: continues prompts with a run's model on the driver. For a FedPT run
- * the model is the proxy-tuned large model its {@code method/proxy.json} describes (large base + α ×
- * (small with the round's expert adapter − small base), three KV caches); otherwise, or with
- * {@code smallOnly}, the client model with the round's adapter; with {@code base}, the bare client
- * model. Prompts are formatted as the run's data are: {@code data.template} for classification rows,
- * as given for instruction rows, then {@code [BOS] prompt} (left-truncated to {@code
- * data.max_length}).
+ * {@code understudy generate}: continues prompts with a run's model on the driver: the model the
+ * method's server holds for the round ({@link dev.understudy.job.engine.FederatedMethod#serverModel};
+ * for FedPT the proxy-tuned large model, large base + α × (small with the round's expert adapter −
+ * small base), three KV caches); with {@code smallOnly}, the client model with the round's adapter;
+ * with {@code base}, the bare client model. Prompts are formatted as the run's data are: {@code
+ * data.template} for classification rows, as given for instruction rows, then {@code [BOS] prompt}
+ * (left-truncated to {@code data.max_length}).
  */
 public final class GenerateJob {
     private GenerateJob() {}
@@ -46,7 +31,8 @@ public final class GenerateJob {
     /**
      * @param round committed round (null = the last)
      * @param base the bare client model, no adapter (needs no committed round)
-     * @param smallOnly for a FedPT run, the small model with its adapter instead of the proxy
+     * @param smallOnly the client model with the round's adapter instead of the method's server model
+     *     (FedPT: instead of the proxy)
      * @param temperature 0 = greedy
      */
     public record Options(List<String> prompts, Integer round, boolean base, boolean smallOnly, int maxNewTokens,
@@ -71,25 +57,14 @@ public final class GenerateJob {
     public record Result(String model, List<Generation> generations) {}
 
     public static Result generate(Configuration hadoop, JobConfig given, Options o) throws IOException {
-        RunStore store = new RunStore(URI.create(given.output().dir()), hadoop);
-        JobConfig cfg = EvaluateJob.committedConfig(store, given);
-        FederatedMethod method = Methods.create(cfg);
-        String what = "base";
-        byte[] globalBytes = null;
-        Map<String, float[]> state = Map.of();
-        if (!o.base()) {
-            RunStore.CommittedRound cr = store.readRoundOrLast(o.round(), "run the job first, or pass --base");
-            what = "round-" + cr.round();
-            state = RoundEngine.readState(cr, "method_state.safetensors");
-            globalBytes = cr.files().get("global.safetensors");
-        }
-        Path smallDir = ExecutorModelCache.localDir(method.clientModelUri(), hadoop);
-        FedPt fedpt = method instanceof FedPt f && !o.base() && !o.smallOnly() ? f : null;
-        try (NDManager m = NDManager.newBaseManager("PyTorch");
-                Tokenizer tok = Tokenizer.load(smallDir);
-                DecoderModel small = HfModels.load(smallDir, m, DataType.FLOAT32)) {
-            TrainSettings settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0,
-                    HadoopConf.of(hadoop));
+        try (CommittedRun run = CommittedRun.open(hadoop, given, o.round(), o.base(), "run the job first, or pass --base");
+                DriverModels models = new DriverModels(hadoop);
+                Tokenizer tok = Tokenizer.load(run.localClientModel())) {
+            JobConfig cfg = run.config();
+            TrainSettings settings = run.settings(tok.padIdOrEos());
+            DecoderModel client = models.get(run.clientModel().uri());
+            ServerModel.Adapted adapted = run.clientServerModel(CommittedRun.layout(client, settings));
+            ServerModel model = o.smallOnly() ? adapted : run.serverModel(adapted);
             List<int[]> ids = new ArrayList<>();
             for (String p : o.prompts()) {
                 ids.add(tok.encodePromptResponse(format(cfg.data(), p), "", cfg.data().maxLength(), true, false).ids());
@@ -97,36 +72,15 @@ public final class GenerateJob {
             int eos = tok.eosId().orElse(-1);
             Generator.Config gc = new Generator.Config(o.maxNewTokens(), o.temperature(), o.topP(), eos, o.seed());
             List<int[]> outs;
-            try (LoraAdapter adapter = LoraAdapter.create(small, settings.lora(), 0, m)) {
-                if (globalBytes != null) {
-                    Map<String, long[]> layout = AdapterVectors.layoutOf(adapter.exportTensors());
-                    float[] vec = RoundEngine.readVector(globalBytes, layout);
-                    if (fedpt != null) {
-                        vec = FedPt.expert(vec, state.get(FedPt.EXPERT_OFFSET));
-                    }
-                    adapter.load(AdapterVectors.unflatten(layout, vec));
-                }
-                if (fedpt != null) {
-                    Path largeDir = ExecutorModelCache.localDir(fedpt.params().large(), hadoop);
-                    try (NDManager lm = NDManager.newBaseManager("PyTorch");
-                            DecoderModel large = HfModels.load(largeDir, lm, DataType.FLOAT32)) {
-                        LogitSource proxy = ProxyLogitSource.of(new ModelLogitSource(large, null, settings.padId()), small,
-                                adapter, fedpt.params().alpha(), settings.padId());
-                        outs = Generator.generate(proxy, ids, gc);
-                    }
-                    what += String.format(Locale.ROOT, " proxy-tuned large (α=%s)", fedpt.params().alpha());
-                } else {
-                    LogitSource source = new ModelLogitSource(small, globalBytes == null ? null : adapter, settings.padId());
-                    outs = Generator.generate(source, ids, gc);
-                    what += " " + (globalBytes == null ? "base model" : "adapter") + " on " + method.clientModelUri();
-                }
+            try (ServerLogits logits = ServerLogits.open(model, models, settings.lora(), settings.padId())) {
+                outs = Generator.generate(logits.logits(), ids, gc);
             }
             List<Generation> gens = new ArrayList<>();
             for (int i = 0; i < outs.size(); i++) {
                 gens.add(new Generation(o.prompts().get(i), tok.decode(outs.get(i), true),
                         Arrays.stream(outs.get(i)).boxed().toList()));
             }
-            return new Result(what, gens);
+            return new Result(run.what() + " " + model.describe(), gens);
         }
     }
 

@@ -12,6 +12,7 @@ import dev.understudy.job.config.FedPtBenchConfig;
 import dev.understudy.job.config.FedPtBenchLoader;
 import dev.understudy.job.config.JobConfig;
 import dev.understudy.job.data.DataPrep;
+import dev.understudy.job.data.ServerSplit;
 import dev.understudy.job.datasets.DatasetImport;
 import dev.understudy.job.datasets.DatasetImporters;
 import dev.understudy.job.datasets.RegistryFetcher;
@@ -26,7 +27,7 @@ import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.job.method.FedPt;
 import dev.understudy.job.method.FedPtConfig;
-import dev.understudy.job.quickstart.Quickstart;
+import dev.understudy.job.run.JobSettings;
 import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.ops.lora.LoraAdapter;
 import dev.understudy.ops.model.DecoderModel;
@@ -70,7 +71,7 @@ import scala.Tuple2;
  * <ol>
  *   <li>data: import the data set (cached), optional filter and fixed sample (written to {@code
  *       OUT/data}), and the server's
- *       public distillation set split off by a hash ({@link Quickstart#splitServerSet}); every run
+ *       public distillation set split off by a hash ({@link ServerSplit#split}); every run
  *       trains on the remaining rows with the same partitioning and seed, so every run has the same
  *       clients and the same held-out rows;
  *   <li>runs: FedAvg-LoRA on the small model, FedPT (small clients, large server model), FedAvg-LoRA
@@ -435,7 +436,7 @@ public final class FedPtBenchmark {
             }
         }
         rows = sample(spark, rows, bench.splitColumns(), bench.sampleRows(), dataDir.resolve(bench.dataset() + "-sample"));
-        long[] counts = Quickstart.splitServerSet(rows, bench.splitColumns(), bench.serverPercent(), clients, server, source);
+        long[] counts = ServerSplit.split(rows, bench.splitColumns(), bench.serverPercent(), clients, server, source);
         return new DataSplit(source, counts[0] + counts[1], counts[0], counts[1]);
     }
 
@@ -758,7 +759,7 @@ public final class FedPtBenchmark {
                     .hadoopConfiguration()))) {
                 this.padId = tok.padIdOrEos();
                 this.labels = kind == DataConfig.Kind.CLASSIFICATION
-                        ? FederatedJob.labelCandidates(cfg, prepared.labels(), tok) : null;
+                        ? JobSettings.labelCandidates(cfg, prepared.labels(), tok) : null;
             }
             for (String uri : List.of(smallUri, largeUri)) {
                 try (NDManager m = NDManager.newBaseManager("PyTorch");
@@ -780,7 +781,7 @@ public final class FedPtBenchmark {
 
         /** Evaluation settings for {@code modelUri} (the clients' batch size, LoRA, pad id). */
         TrainSettings settings(String modelUri) {
-            return FederatedJob.settings(cfg, modelUri, padId, 1, 0, hadoop);
+            return JobSettings.settings(cfg, modelUri, padId, 1, 0, hadoop);
         }
 
         FedPtReport.Score score(Target t) {

@@ -38,6 +38,13 @@ final class ConfigBinder {
         checkSection(tree, table, "", tree.root);
     }
 
+    /** Rejects keys {@code table} does not know inside {@code section} (a map, when present). */
+    static void checkKeys(ConfigTree tree, KeyTable table, String section) {
+        if (tree.get(section) instanceof Map<?, ?> map) {
+            checkSection(tree, table, section, ConfigTree.cast(map));
+        }
+    }
+
     private static void checkSection(ConfigTree tree, KeyTable table, String section, Map<String, Object> map) {
         for (Map.Entry<String, Object> e : map.entrySet()) {
             String path = section.isEmpty() ? e.getKey() : section + "." + e.getKey();
@@ -90,6 +97,7 @@ final class ConfigBinder {
         String method = (String) leaf(tree, t, "method", String.class);
         @SuppressWarnings("unchecked")
         Map<String, Object> methodParams = (Map<String, Object>) leaf(tree, t, "method_params", Map.class);
+        MethodParams.check(tree, method); // a method's declared parameters, bound as every other key
         PartitioningConfig partitioning = bindPartitioning(tree, data, seed);
         try {
             return new JobConfig(data, partitioning, model, client, server, output, seed, method, methodParams);

@@ -126,7 +126,7 @@ public final class DataPrep {
                 .withColumn("is_eval", col("cell_rank").lt(functionsCall("us_eval_count", col("client_id"), col("label"))));
 
         // 4. tokenise on executors and group per client (examples sorted by row key: a stable order)
-        JavaPairRDD<String, TokenizeFunction.Tokenized> tok = withSplit
+        JavaPairRDD<String, ClientData.TokenizedRow> tok = withSplit
                 .select("client_id", "row_key", "prompt", "response", "is_eval").javaRDD()
                 .mapPartitions(new TokenizeFunction(cfg.model().base(), d.maxLength(),
                         HadoopConf.of(spark.sparkContext().hadoopConfiguration())))
@@ -234,13 +234,13 @@ public final class DataPrep {
         return index < 0 ? "unassigned" : String.format("client-%05d", index);
     }
 
-    private static ClientData toClientData(Iterable<TokenizeFunction.Tokenized> rows) {
-        List<TokenizeFunction.Tokenized> all = new ArrayList<>();
+    private static ClientData toClientData(Iterable<ClientData.TokenizedRow> rows) {
+        List<ClientData.TokenizedRow> all = new ArrayList<>();
         rows.forEach(all::add);
         all.sort((a, b) -> a.rowKey().compareTo(b.rowKey()));
         List<ClientData.Tokens> train = new ArrayList<>();
         List<ClientData.Tokens> eval = new ArrayList<>();
-        for (TokenizeFunction.Tokenized t : all) {
+        for (ClientData.TokenizedRow t : all) {
             (t.eval() ? eval : train).add(t.tokens());
         }
         return new ClientData(all.get(0).clientId(), train, eval);

@@ -4,7 +4,6 @@ import dev.understudy.job.engine.ClientData;
 import dev.understudy.job.engine.ExecutorModelCache;
 import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.ops.tokenizer.Tokenizer;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -16,7 +15,7 @@ import org.apache.spark.sql.Row;
  * response + EOS, encoded separately so the prompt/response boundary (and so the loss mask) is exact.
  * Input rows: {@code (client_id, row_key, prompt, response, is_eval)}.
  */
-public final class TokenizeFunction implements FlatMapFunction<Iterator<Row>, TokenizeFunction.Tokenized> {
+public final class TokenizeFunction implements FlatMapFunction<Iterator<Row>, ClientData.TokenizedRow> {
     private static final long serialVersionUID = 1L;
 
     private final String modelUri;
@@ -32,18 +31,14 @@ public final class TokenizeFunction implements FlatMapFunction<Iterator<Row>, To
         this.hadoop = hadoop;
     }
 
-    /** One tokenised row. */
-    public record Tokenized(String clientId, String rowKey, boolean eval, ClientData.Tokens tokens, boolean truncated)
-            implements Serializable {}
-
     @Override
-    public Iterator<Tokenized> call(Iterator<Row> rows) {
+    public Iterator<ClientData.TokenizedRow> call(Iterator<Row> rows) {
         Tokenizer tok = ExecutorModelCache.tokenizer(modelUri, hadoop);
-        List<Tokenized> out = new ArrayList<>();
+        List<ClientData.TokenizedRow> out = new ArrayList<>();
         while (rows.hasNext()) {
             Row r = rows.next();
             var pr = tok.encodePromptResponse(r.getString(2), r.getString(3), maxLength, true, true);
-            out.add(new Tokenized(r.getString(0), r.getString(1), r.getBoolean(4),
+            out.add(new ClientData.TokenizedRow(r.getString(0), r.getString(1), r.getBoolean(4),
                     new ClientData.Tokens(pr.ids(), pr.promptLength()), pr.truncated()));
         }
         return out.iterator();

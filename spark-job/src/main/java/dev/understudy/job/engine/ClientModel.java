@@ -49,7 +49,7 @@ public record ClientModel(String uri, int version) implements Serializable {
      * The client model committed with a round ({@code client_model} in its manifest), or
      * {@code fallback} for runs written before versions.
      */
-    static ClientModel fromManifest(JsonObject meta, String runBase, ClientModel fallback) {
+    public static ClientModel fromManifest(JsonObject meta, String runBase, ClientModel fallback) {
         if (!meta.has("client_model")) {
             return fallback;
         }

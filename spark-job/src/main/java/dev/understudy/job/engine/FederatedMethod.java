@@ -58,6 +58,19 @@ public interface FederatedMethod extends AutoCloseable {
         return clientModelUri();
     }
 
+    /**
+     * What the server holds for a committed round, as a value that {@code evaluate}, {@code generate}
+     * and the engine's evaluation score without knowing the method (e.g. FedPT: the proxy-tuned
+     * large model whose expert is the round's adapter plus its offset). Called with the round's
+     * method state restored ({@link #restoreState}); default the client model with the global
+     * adapter itself. {@code export} writes {@code client}'s adapter.
+     *
+     * @param client the client model in force at the round with the round's global adapter
+     */
+    default ServerModel serverModel(ServerModel.Adapted client) {
+        return client;
+    }
+
     /** Server-side preparation before round 1; see the class comment on resume. */
     default void beforeFederation(MethodContext ctx) throws IOException {}
 

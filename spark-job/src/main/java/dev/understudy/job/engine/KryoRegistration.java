@@ -26,7 +26,7 @@ public final class KryoRegistration implements KryoRegistrator {
         kryo.register(ClientResult.class, new ClientResultSerializer());
         kryo.register(EvalFunction.ClientEval.class, new ClientEvalSerializer());
         kryo.register(GenerationEvalFunction.ClientGeneration.class, new JavaSerializer()); // a few per evaluation
-        kryo.register(dev.understudy.job.data.TokenizeFunction.Tokenized.class, new TokenizedSerializer());
+        kryo.register(ClientData.TokenizedRow.class, new TokenizedSerializer());
         kryo.register(WeightedMean.class, new JavaSerializer());
         kryo.register(RoundEngine.RoundAccumulator.class, new JavaSerializer());
     }
@@ -122,11 +122,11 @@ public final class KryoRegistration implements KryoRegistrator {
         }
     }
 
-    static final class TokenizedSerializer extends Serializer<dev.understudy.job.data.TokenizeFunction.Tokenized> {
+    static final class TokenizedSerializer extends Serializer<ClientData.TokenizedRow> {
         private final TokensSerializer tokens = new TokensSerializer();
 
         @Override
-        public void write(Kryo kryo, Output out, dev.understudy.job.data.TokenizeFunction.Tokenized t) {
+        public void write(Kryo kryo, Output out, ClientData.TokenizedRow t) {
             out.writeString(t.clientId());
             out.writeString(t.rowKey());
             out.writeBoolean(t.eval());
@@ -135,9 +135,9 @@ public final class KryoRegistration implements KryoRegistrator {
         }
 
         @Override
-        public dev.understudy.job.data.TokenizeFunction.Tokenized read(
-                Kryo kryo, Input in, Class<dev.understudy.job.data.TokenizeFunction.Tokenized> type) {
-            return new dev.understudy.job.data.TokenizeFunction.Tokenized(in.readString(), in.readString(), in.readBoolean(),
+        public ClientData.TokenizedRow read(
+                Kryo kryo, Input in, Class<ClientData.TokenizedRow> type) {
+            return new ClientData.TokenizedRow(in.readString(), in.readString(), in.readBoolean(),
                     tokens.read(kryo, in, ClientData.Tokens.class), in.readBoolean());
         }
     }

@@ -40,6 +40,6 @@ public class LoraClientTask implements ClientTask {
     @Override
     public void writeFinal(ModelSink sink, DecoderModel clientModel, TrainSettings settings, float[] global,
             Map<String, long[]> layout) throws IOException {
-        RoundEngine.writePeft(sink, clientModel, settings, global, layout);
+        RoundCheckpoint.writePeft(sink, clientModel, settings, global, layout);
     }
 }

@@ -12,15 +12,11 @@ import dev.understudy.ops.federation.ClientFailure;
 import dev.understudy.ops.federation.ClientUpdate;
 import dev.understudy.ops.federation.FederatedStrategy;
 import dev.understudy.ops.federation.WeightedMean;
-import dev.understudy.ops.io.SafetensorsReader;
 import dev.understudy.ops.io.SafetensorsWriter;
 import dev.understudy.ops.io.TensorEntry;
-import dev.understudy.ops.lora.LoraAdapter;
-import dev.understudy.ops.lora.PeftAdapters;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.DecoderModel.HostTensor;
 import dev.understudy.ops.train.Trainer;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -202,9 +198,9 @@ public final class RoundEngine {
         if (last.isPresent()) {
             RunStore.CommittedRound cr = store.readRound(last.get());
             activate(ClientModel.fromManifest(cr.metadata(), store.base(), configured));
-            global = readVector(cr.files().get("global.safetensors"), layout);
-            strategy.restoreState(readState(cr, "strategy_state.safetensors"), cr.metadata().get("strategy_rounds").getAsLong());
-            method.restoreState(readState(cr, "method_state.safetensors"));
+            global = RoundCheckpoint.readVector(cr.files().get("global.safetensors"), layout);
+            strategy.restoreState(RoundCheckpoint.readState(cr, "strategy_state.safetensors"), cr.metadata().get("strategy_rounds").getAsLong());
+            method.restoreState(RoundCheckpoint.readState(cr, "method_state.safetensors"));
             start = last.get() + 1;
             metrics.addAll(priorMetrics(last.get()));
         } else {
@@ -229,8 +225,8 @@ public final class RoundEngine {
             RoundMetrics rm = runRound(ctx, round, global, layout, next);
             global = next[0];
             metrics.add(rm);
-            store.writeString("metrics.jsonl", jsonLines(metrics));
-            System.out.println(progressLine(rm, options.rounds()));
+            store.writeString("metrics.jsonl", RoundReport.jsonLines(metrics));
+            System.out.println(RoundReport.progressLine(rm, options.rounds()));
             if (options.stopAfterRound() > 0 && round == options.stopAfterRound()) {
                 break;
             }
@@ -243,7 +239,7 @@ public final class RoundEngine {
         }
         MetricsTables.writeRounds(sc, store, metrics);
         if (complete) {
-            System.out.print(summaryTable(metrics));
+            System.out.print(RoundReport.summaryTable(metrics));
         }
         return new Result(global, metrics, resumedFrom, store.base(), Map.copyOf(method.state()));
     }
@@ -376,16 +372,6 @@ public final class RoundEngine {
         return String.format(Locale.ROOT, "%.1f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
     }
 
-    /** A committed round's state file ({@code strategy_state.safetensors}, {@code method_state.safetensors}), empty if absent. */
-    public static Map<String, float[]> readState(RunStore.CommittedRound cr, String file) throws IOException {
-        Map<String, float[]> state = new LinkedHashMap<>();
-        if (cr.files().containsKey(file)) {
-            SafetensorsReader.stream(new ByteArrayInputStream(cr.files().get(file)), file,
-                    t -> state.put(t.name(), t.toFloats()));
-        }
-        return state;
-    }
-
     /** Metrics of rounds 1..last from an earlier run: metrics.jsonl, else the round manifests. */
     private List<RoundMetrics> priorMetrics(int last) throws IOException {
         Map<Integer, RoundMetrics> byRound = new TreeMap<>();
@@ -410,53 +396,8 @@ public final class RoundEngine {
         return new ArrayList<>(byRound.values());
     }
 
-    private static String jsonLines(List<RoundMetrics> metrics) {
-        StringBuilder b = new StringBuilder();
-        metrics.forEach(m -> b.append(GSON.toJson(m)).append('\n'));
-        return b.toString();
-    }
 
-    static String progressLine(RoundMetrics rm, int rounds) {
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "round %d/%d: %d/%d clients, train loss %.4f",
-                rm.round(), rounds, rm.succeeded(), rm.sampled(), rm.trainLoss()));
-        if (!Double.isNaN(rm.evalLoss())) {
-            b.append(String.format(Locale.ROOT, ", eval loss %.4f (ppl %.2f)", rm.evalLoss(), rm.evalPerplexity()));
-        }
-        if (!Double.isNaN(rm.evalAccuracy())) {
-            b.append(String.format(Locale.ROOT, ", accuracy %.3f", rm.evalAccuracy()));
-        }
-        rm.methodMetrics().forEach((k, v) -> b.append(String.format(Locale.ROOT, ", %s %.4f", k, v)));
-        b.append(String.format(Locale.ROOT, " | up %.1f KB | %.1fs: train %.1fs, aggregate %.2fs", rm.bytesUp() / 1024.0,
-                rm.roundSeconds(), rm.trainSeconds(), rm.aggregateSeconds()));
-        if (rm.serverSeconds() > 0.005) {
-            b.append(String.format(Locale.ROOT, ", server %.2fs", rm.serverSeconds()));
-        }
-        if (rm.evalSeconds() > 0) {
-            b.append(String.format(Locale.ROOT, ", eval %.2fs", rm.evalSeconds()));
-        }
-        b.append(String.format(Locale.ROOT, ", commit %.2fs", rm.commitSeconds()));
-        if (rm.failed() > 0) {
-            b.append(String.format(Locale.ROOT, " | %d failed%s", rm.failed(), rm.updated() ? "" : ", global kept"));
-        }
-        return b.toString();
-    }
 
-    /** The final table: one line per round. */
-    static String summaryTable(List<RoundMetrics> metrics) {
-        StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%n%5s %8s %10s %10s %9s %9s %10s %8s%n", "round", "clients", "train loss",
-                "eval loss", "eval ppl", "accuracy", "up (KB)", "seconds"));
-        for (RoundMetrics m : metrics) {
-            b.append(String.format(Locale.ROOT, "%5d %4d/%-3d %10.4f %10s %9s %9s %10.1f %8.1f%n", m.round(), m.succeeded(),
-                    m.sampled(), m.trainLoss(), fmt(m.evalLoss(), "%.4f"), fmt(m.evalPerplexity(), "%.2f"),
-                    fmt(m.evalAccuracy(), "%.3f"), m.bytesUp() / 1024.0, m.roundSeconds()));
-        }
-        return b.toString();
-    }
-
-    private static String fmt(double v, String f) {
-        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, f, v);
-    }
 
     private RoundMetrics runRound(MethodContext ctx, int round, float[] global, Map<String, long[]> layout, float[][] next)
             throws IOException {
@@ -653,9 +594,9 @@ public final class RoundEngine {
             throws IOException {
         long t0 = System.nanoTime();
         Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put("global.safetensors", writeVector(global, layout));
-        putState(files, "strategy_state.safetensors", strategy.state());
-        putState(files, "method_state.safetensors", method.state());
+        files.put("global.safetensors", RoundCheckpoint.writeVector(global, layout));
+        RoundCheckpoint.putState(files, "strategy_state.safetensors", strategy.state());
+        RoundCheckpoint.putState(files, "method_state.safetensors", method.state());
         files.put("config.yaml", resolvedConfig.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         if (!statistics.isEmpty()) {
             List<TensorEntry> stats = new ArrayList<>();
@@ -684,42 +625,26 @@ public final class RoundEngine {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    private static void putState(Map<String, byte[]> files, String name, Map<String, float[]> state) {
-        if (state.isEmpty()) {
-            return;
-        }
-        List<TensorEntry> entries = new ArrayList<>();
-        for (Map.Entry<String, float[]> e : new TreeMap<>(state).entrySet()) {
-            entries.add(TensorEntry.ofFloats(e.getKey(), new long[] {e.getValue().length}, e.getValue()));
-        }
-        files.put(name, RunStore.bytes(out -> SafetensorsWriter.write(out, entries, null)));
+
+
+
+    /** @deprecated moved to {@link RoundCheckpoint#readState}; kept while other branches are merged. */
+    @Deprecated
+    public static Map<String, float[]> readState(RunStore.CommittedRound cr, String file) throws IOException {
+        return RoundCheckpoint.readState(cr, file);
     }
 
-    /** Writes {@code global} as a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */
+    /** @deprecated moved to {@link RoundCheckpoint#readVector}; kept while other branches are merged. */
+    @Deprecated
+    public static float[] readVector(byte[] bytes, Map<String, long[]> layout) throws IOException {
+        return RoundCheckpoint.readVector(bytes, layout);
+    }
+
+    /** @deprecated moved to {@link RoundCheckpoint#writePeft}; kept while other branches are merged. */
+    @Deprecated
     public static void writePeft(dev.understudy.ops.io.ModelSink sink, DecoderModel base, TrainSettings settings,
             float[] global, Map<String, long[]> layout) throws IOException {
-        try (NDManager m = base.manager().newSubManager();
-                LoraAdapter adapter = LoraAdapter.create(base, settings.lora(), 0, m)) {
-            adapter.load(AdapterVectors.unflatten(layout, global));
-            PeftAdapters.save(adapter, base.config(), sink, settings.modelUri());
-        }
-    }
-
-    static byte[] writeVector(float[] v, Map<String, long[]> layout) {
-        List<TensorEntry> entries = new ArrayList<>();
-        AdapterVectors.unflatten(layout, v).forEach((k, t) -> entries.add(TensorEntry.ofFloats(k, t.shape(), t.values())));
-        return RunStore.bytes(out -> SafetensorsWriter.write(out, entries, null));
-    }
-
-    public static float[] readVector(byte[] bytes, Map<String, long[]> layout) throws IOException {
-        Map<String, HostTensor> t = new LinkedHashMap<>();
-        SafetensorsReader.stream(new ByteArrayInputStream(bytes), "global adapter",
-                e -> t.put(e.name(), new HostTensor(e.shape(), e.toFloats())));
-        checkArgument(t.keySet().equals(layout.keySet()), "committed adapter tensors %s do not match the model's %s",
-                t.keySet(), layout.keySet());
-        Map<String, HostTensor> ordered = new LinkedHashMap<>();
-        layout.keySet().forEach(k -> ordered.put(k, t.get(k)));
-        return AdapterVectors.flatten(ordered);
+        RoundCheckpoint.writePeft(sink, base, settings, global, layout);
     }
 
     /** treeAggregate state of a linear round: the weighted mean plus byte, loss and failure tallies. */

@@ -13,6 +13,9 @@ public sealed interface ServerModel extends Serializable permits ServerModel.Ada
     /** A short description for reports, e.g. {@code adapter on file:/models/small}. */
     String describe();
 
+    /** A short name of the kind, e.g. {@code proxy}; {@code evaluate} writes a server model that is not the client model to {@code evaluations/<round>-<kind>/}. */
+    String kind();
+
     /**
      * A LoRA adapter on a model: FedAvg-LoRA's server model, FedPT's small model.
      *
@@ -23,7 +26,12 @@ public sealed interface ServerModel extends Serializable permits ServerModel.Ada
     record Adapted(String modelUri, Map<String, long[]> layout, float[] adapter) implements ServerModel {
         @Override
         public String describe() {
-            return (adapter == null ? "base model " : "adapter on ") + modelUri;
+            return (adapter == null ? "base model on " : "adapter on ") + modelUri;
+        }
+
+        @Override
+        public String kind() {
+            return "adapter";
         }
     }
 
@@ -42,6 +50,11 @@ public sealed interface ServerModel extends Serializable permits ServerModel.Ada
         @Override
         public String describe() {
             return String.format(Locale.ROOT, "proxy-tuned large (α=%s)", alpha);
+        }
+
+        @Override
+        public String kind() {
+            return "proxy";
         }
     }
 }

@@ -11,6 +11,7 @@ import dev.understudy.job.engine.EvalFunction;
 import dev.understudy.job.engine.ExecutorModelCache;
 import dev.understudy.job.engine.FederatedMethod;
 import dev.understudy.job.engine.MethodContext;
+import dev.understudy.job.engine.RoundCheckpoint;
 import dev.understudy.job.engine.RoundEngine;
 import dev.understudy.job.engine.ServerModel;
 import dev.understudy.ops.distill.DistillConfig;
@@ -211,6 +212,18 @@ public final class FedPt implements FederatedMethod {
         return new ServerModel.ProxyTuned(params.large(), smallUri, layout, expert, params.alpha());
     }
 
+    /**
+     * The proxy-tuned large model of {@code method/proxy.json}: large base + α × (small with the
+     * expert adapter − small base), the expert being the round's adapter plus the restored offset.
+     */
+    @Override
+    public ServerModel serverModel(ServerModel.Adapted client) {
+        if (client.adapter() == null) {
+            return client;
+        }
+        return serverModel(client.modelUri(), client.layout(), expertFor(client.adapter()));
+    }
+
     /** The expert adapter of the proxy for the committed global adapter {@code global}. */
     public float[] expertFor(float[] global) {
         return expert(global, expertOffset);
@@ -254,7 +267,7 @@ public final class FedPt implements FederatedMethod {
         String expert = "adapter";
         if (expertOffset != null) {
             expert = "method/expert";
-            RoundEngine.writePeft(ctx.store().sink(expert), ctx.clientModel(), ctx.settings(), expertFor(global),
+            RoundCheckpoint.writePeft(ctx.store().sink(expert), ctx.clientModel(), ctx.settings(), expertFor(global),
                     ctx.layout());
         }
         JsonObject d = descriptor(expert);

@@ -1,7 +1,7 @@
 package dev.understudy.job.method;
 
+import dev.understudy.job.config.MethodParams;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,9 +27,6 @@ import java.util.Map;
 public record FedPtConfig(String large, double alpha, double temperature, double ceWeight, int kdSteps, double kdLr,
         int kdBatchSize, String kdData, int kdMaxExamples, boolean distill, Expert expert) {
 
-    static final List<String> KEYS = List.of("large", "alpha", "temperature", "ce_weight", "kd_steps", "kd_lr",
-            "kd_batch_size", "kd_data", "kd_max_examples", "distill", "expert");
-
     /**
      * The expert of the proxy {@code z_large + α (z_expert − z_small)} (teacher of the distillation,
      * server evaluation, final {@code proxy.json}).
@@ -52,16 +49,6 @@ public record FedPtConfig(String large, double alpha, double temperature, double
         public String key() {
             return name().toLowerCase(java.util.Locale.ROOT);
         }
-
-        static Expert parse(String v) {
-            for (Expert e : values()) {
-                if (e.key().equals(v.trim().toLowerCase(java.util.Locale.ROOT))) {
-                    return e;
-                }
-            }
-            throw new IllegalArgumentException("Cannot set method_params.expert to '" + v
-                    + "': must be aggregate (the paper's expert: the aggregated adapter) or client_updates");
-        }
     }
 
     public FedPtConfig {
@@ -78,76 +65,46 @@ public record FedPtConfig(String large, double alpha, double temperature, double
         require(expert != null, "expert", expert, "aggregate or client_updates");
     }
 
-    /** Parses {@code method_params}, rejecting unknown keys with the nearest valid one. */
+    /**
+     * Binds {@code method_params} through the config machinery ({@link MethodParams}): unknown keys
+     * are rejected with the nearest valid one, bad values name the key (and, when the job's
+     * configuration is loaded, the file and line).
+     */
     public static FedPtConfig parse(Map<String, Object> p) {
-        for (String k : p.keySet()) {
-            if (!KEYS.contains(k)) {
-                String near = KEYS.stream().min(java.util.Comparator.comparingInt(c -> distance(k, c))).orElse("");
-                throw new IllegalArgumentException("Unknown key method_params." + k + " for method fedpt; did you mean"
-                        + " method_params." + near + "? Valid keys: " + KEYS);
-            }
+        return MethodParams.bind(new Schema(), p);
+    }
+
+    /** FedPT's parameters for the config loader ({@code META-INF/services}). */
+    public static final class Schema implements MethodParams.Schema {
+        @Override
+        public String method() {
+            return FedPt.NAME;
         }
-        Map<String, Object> m = new LinkedHashMap<>(p);
-        return new FedPtConfig(str(m, "large", null), num(m, "alpha", 1.0), num(m, "temperature", 1.0),
-                num(m, "ce_weight", 0.0), (int) num(m, "kd_steps", 20), num(m, "kd_lr", 0.0),
-                (int) num(m, "kd_batch_size", 8), str(m, "kd_data", null), (int) num(m, "kd_max_examples", 0),
-                bool(m, "distill", true), Expert.parse(str(m, "expert", "aggregate")));
+
+        @Override
+        public Class<? extends Record> type() {
+            return FedPtConfig.class;
+        }
+
+        @Override
+        public Map<String, Object> defaults() {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("alpha", 1.0);
+            d.put("temperature", 1.0);
+            d.put("ce_weight", 0.0);
+            d.put("kd_steps", 20);
+            d.put("kd_lr", 0.0);
+            d.put("kd_batch_size", 8);
+            d.put("kd_max_examples", 0);
+            d.put("distill", true);
+            d.put("expert", "aggregate");
+            return d;
+        }
     }
 
     private static void require(boolean ok, String key, Object value, String what) {
         if (!ok) {
             throw new IllegalArgumentException("Cannot set method_params." + key + " to " + value + ": must be " + what);
         }
-    }
-
-    private static String str(Map<String, Object> m, String k, String dflt) {
-        Object v = m.get(k);
-        return v == null ? dflt : v.toString();
-    }
-
-    private static double num(Map<String, Object> m, String k, double dflt) {
-        Object v = m.get(k);
-        if (v == null) {
-            return dflt;
-        }
-        if (v instanceof Number n) {
-            return n.doubleValue();
-        }
-        try {
-            return Double.parseDouble(v.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("Cannot set method_params." + k + " to '" + v + "': expected a number");
-        }
-    }
-
-    private static boolean bool(Map<String, Object> m, String k, boolean dflt) {
-        Object v = m.get(k);
-        if (v == null) {
-            return dflt;
-        }
-        if (v instanceof Boolean b) {
-            return b;
-        }
-        String s = v.toString().trim().toLowerCase(java.util.Locale.ROOT);
-        if (s.equals("true") || s.equals("false")) {
-            return Boolean.parseBoolean(s);
-        }
-        throw new IllegalArgumentException("Cannot set method_params." + k + " to '" + v + "': expected true or false");
-    }
-
-    private static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            int[] cur = new int[b.length() + 1];
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
-            }
-            prev = cur;
-        }
-        return prev[b.length()];
     }
 }

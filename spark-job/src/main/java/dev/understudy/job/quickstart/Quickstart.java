@@ -6,6 +6,7 @@ import dev.understudy.job.config.ConfigLoader;
 import dev.understudy.job.config.JobConfig;
 import dev.understudy.job.config.PretrainConfig;
 import dev.understudy.job.config.PretrainConfigLoader;
+import dev.understudy.job.data.ServerSplit;
 import dev.understudy.job.datasets.DatasetImport;
 import dev.understudy.job.datasets.DatasetImporters;
 import dev.understudy.job.datasets.RegistryFetcher;
@@ -24,11 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
 
 /**
  * The quickstart experiment, end to end on one Spark session: import the {@code uci-sentiment},
@@ -174,41 +171,8 @@ public final class Quickstart {
 
     /** Writes the clients' and the server's part of the sentiment data; returns their row counts. */
     static long[] splitServerSet(SparkSession spark, Path all, Path clients, Path server) {
-        return splitServerSet(spark.read().parquet(all.toUri().toString()), List.of("text", "domain"), SERVER_PERCENT,
+        return ServerSplit.split(spark.read().parquet(all.toUri().toString()), List.of("text", "domain"), SERVER_PERCENT,
                 clients, server, all.toString());
-    }
-
-    /**
-     * Splits {@code rows} into the clients' part and the server's public part ({@code percent}% of
-     * the rows, by Spark's xxhash64 (seed 42) of {@code columns}: stable across Spark versions and
-     * machines, and rows that agree on those columns land on the same side), writes both as Parquet
-     * and returns their row counts.
-     *
-     * @param source what {@code rows} were read from, for error messages
-     */
-    public static long[] splitServerSet(Dataset<Row> rows, List<String> columns, int percent, Path clients, Path server,
-            String source) {
-        List<String> have = List.of(rows.columns());
-        for (String c : columns) {
-            if (!have.contains(c)) {
-                throw new IllegalArgumentException(source + " has no column '" + c + "' to split the server's rows by"
-                        + " (columns: " + have + ")");
-            }
-        }
-        var bucket = functions.pmod(functions.xxhash64(columns.stream().map(functions::col)
-                .toArray(org.apache.spark.sql.Column[]::new)), functions.lit(100));
-        Dataset<Row> serverRows = rows.filter(bucket.lt(percent));
-        Dataset<Row> clientRows = rows.filter(bucket.geq(percent));
-        clientRows.coalesce(1).write().mode(SaveMode.Overwrite).parquet(clients.toUri().toString());
-        serverRows.coalesce(1).write().mode(SaveMode.Overwrite).parquet(server.toUri().toString());
-        SparkSession spark = rows.sparkSession();
-        long c = spark.read().parquet(clients.toUri().toString()).count();
-        long s = spark.read().parquet(server.toUri().toString()).count();
-        long n = rows.count();
-        if (c + s != n) {
-            throw new IllegalStateException("splitting " + source + " lost rows: " + c + " + " + s + " != " + n);
-        }
-        return new long[] {c, s};
     }
 
     static ModelFamily pretrain(SparkSession spark, Options o, Path dataDir) throws IOException {
