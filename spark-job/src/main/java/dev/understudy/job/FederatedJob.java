@@ -137,7 +137,8 @@ public final class FederatedJob {
             try (NDManager m = NDManager.newBaseManager("PyTorch");
                     DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32)) {
                 RoundEngine engine = new RoundEngine(sc, data.clients(), List.copyOf(data.trainSizes().keySet()), settings,
-                        strategy, method, store, opts, resolved, base, labels, data.skippedTotal());
+                        strategy, method, store, opts, resolved, base, labels, data.skippedTotal())
+                        .withPrivacy(PrivacyOptions.of(cfg, labels));
                 RoundEngine.Result r = engine.run();
                 return new JobResult(store.base(), r.rounds(), r.resumedFrom(), data.skipped(), data.truncated(),
                         data.heldOut(), data.trainSizes().size(), data.rows(), r.finalAdapter(), r.methodState());

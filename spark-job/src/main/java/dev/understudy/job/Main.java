@@ -28,6 +28,8 @@ public final class Main {
               resume    continue the run in output.dir from its last committed round
               evaluate  evaluate the last committed round (or --round N, or --base for the base model)
                         on every client's held-out rows; writes output.dir/evaluations/
+              audit     membership-inference audit of the last committed round (or --round N): ROC AUC of
+                        the loss and base-model likelihood-ratio attacks, training vs held-out rows
               generate  continue --prompt TEXT (repeatable) with the last committed round (or --round N,
                         or --base); a FedPT run generates with its proxy-tuned large model (--small:
                         the small model with its adapter)
@@ -177,6 +179,15 @@ public final class Main {
                 SparkSession spark = session("evaluate", cfg);
                 try {
                     EvaluateJob.run(spark, cfg, round, base);
+                    return 0;
+                } finally {
+                    spark.stop();
+                }
+            }
+            case "audit" -> {
+                SparkSession spark = session("audit", cfg);
+                try {
+                    System.out.print(AuditJob.text(AuditJob.run(spark, cfg, round)));
                     return 0;
                 } finally {
                     spark.stop();

@@ -99,8 +99,11 @@ final class ConfigBinder {
         Map<String, Object> methodParams = (Map<String, Object>) leaf(tree, t, "method_params", Map.class);
         MethodParams.check(tree, method); // a method's declared parameters, bound as every other key
         PartitioningConfig partitioning = bindPartitioning(tree, data, seed);
+        PrivacyConfig privacy = bindRecord(tree, t, PrivacyConfig.class, "privacy");
+        AttackConfig attack = bindRecord(tree, t, AttackConfig.class, "attack");
         try {
-            return new JobConfig(data, partitioning, model, client, server, output, seed, method, methodParams);
+            return new JobConfig(data, partitioning, model, client, server, output, seed, method, methodParams, privacy,
+                    attack);
         } catch (IllegalArgumentException e) {
             throw withOrigin(tree, e, "");
         }

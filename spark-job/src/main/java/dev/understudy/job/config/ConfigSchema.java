@@ -32,7 +32,12 @@ final class ConfigSchema {
             "model.lora", "LoRA adapter (Hu et al. 2021, arXiv:2106.09685); the update is (alpha / rank) * B A.",
             "client", "Local training on each selected client in a round.",
             "server", "Client selection and aggregation on the driver.",
-            "output", "Where the run writes checkpoints, metrics and the resolved config.");
+            "output", "Where the run writes checkpoints, metrics and the resolved config.",
+            "privacy", "Client-level DP-FedAvg (McMahan et al. 2018): clipping in the client task on the executor,"
+                    + " Poisson client sampling with q = server.fraction (or clients_per_round / clients), Gaussian"
+                    + " noise once per round on the driver, RDP accounting (epsilon per round in metrics.jsonl).",
+            "attack", "SIMULATED Byzantine clients, for robustness experiments only: a seeded share of the clients"
+                    + " corrupts its update (or trains on flipped labels) inside its client task.");
 
     static final List<Key> KEYS = List.of(
             required("data.path", "URI of the training data (file://, hdfs://, s3a://). Required."),
@@ -102,7 +107,25 @@ final class ConfigSchema {
                     + " deleted (resume needs only the newest). 0 keeps all."),
             key("seed", 42L, "Root of all job randomness (client sampling, dropout; partitioning by default)."),
             key("method", "fedavg_lora", "Federated fine-tuning method."),
-            key("method_params", Map.of(), "Free-form method parameters, validated by the method."));
+            key("method_params", Map.of(), "Free-form method parameters, validated by the method."),
+            key("privacy.enabled", false, "Turn client-level DP-FedAvg on (linear strategies only)."),
+            key("privacy.clip_norm", 1.0, "C: each client's whole update is scaled to L2 norm at most C on the executor"
+                    + " (the initial C with adaptive clipping)."),
+            key("privacy.noise_multiplier", 1.0, "z: the noise on the sum of clipped updates has std z * C; 0 = clipping"
+                    + " only (epsilon is infinite)."),
+            key("privacy.delta", 1e-5, "delta of the reported (epsilon, delta); below 1 / clients is usual."),
+            key("privacy.epsilon_budget", 0.0, "End the run cleanly before a round would take epsilon above this; 0 = no"
+                    + " budget."),
+            key("privacy.target_quantile", 0.0, "Adaptive clipping (Andrew et al. 2021): the quantile of update norms C"
+                    + " tracks, in (0, 1); 0 = a fixed clip_norm."),
+            key("privacy.clip_learning_rate", 0.2, "Adaptive clipping: step size of the geometric update of C."),
+            key("privacy.clip_count_noise", 0.0, "Adaptive clipping: std of the noise on the count of unclipped clients;"
+                    + " 0 = expected clients / 20."),
+            key("attack.kind", "none", "Simulated attack: none, sign_flip (send -scale * update), scale (send scale *"
+                    + " update) or label_flip (train on the next label's response)."),
+            key("attack.fraction", 0.0, "Share of all clients that attack (fixed for the run), in [0, 1)."),
+            key("attack.scale", 1.0, "Factor of sign_flip and scale."),
+            key("attack.seed", 0L, "Picks the attacking clients."));
 
     /** Keys whose values are maps with any keys; the loader does not look inside them. */
     static final Set<String> OPAQUE = Set.of("partitioning", "data.label_words", "server.strategy_params", "method_params");

@@ -45,9 +45,12 @@ import java.util.Map;
  * @param seed {@code seed}: root of all job randomness (sampling, dropout, partitioning by default)
  * @param method {@code method}: the federated fine-tuning method
  * @param methodParams {@code method_params}: free-form parameters of the method
+ * @param privacy {@code privacy.*}: client-level differential privacy (off by default)
+ * @param attack {@code attack.*}: a simulated Byzantine attack for experiments (off by default)
  */
 public record JobConfig(DataConfig data, PartitioningConfig partitioning, ModelConfig model, ClientConfig client,
-        ServerConfig server, OutputConfig output, long seed, String method, Map<String, Object> methodParams) {
+        ServerConfig server, OutputConfig output, long seed, String method, Map<String, Object> methodParams,
+        PrivacyConfig privacy, AttackConfig attack) {
 
     public JobConfig {
         Checks.notNull("data", data, "a section");
@@ -55,6 +58,8 @@ public record JobConfig(DataConfig data, PartitioningConfig partitioning, ModelC
         Checks.notNull("client", client, "a section");
         Checks.notNull("server", server, "a section");
         Checks.notNull("output", output, "a section");
+        Checks.notNull("privacy", privacy, "a section");
+        Checks.notNull("attack", attack, "a section");
         if (data.clientColumn() == null && partitioning == null) {
             throw new IllegalArgumentException("Missing partitioning section: data.client_column is null, so rows are"
                     + " assigned to clients by a partitioner; add one (e.g. --set partitioning={type: iid, num_clients: 10})"

@@ -74,6 +74,7 @@ public final class RoundEngine {
     private float[] initial;
     private FederatedStrategy strategy;
     private final Set<String> retired = new java.util.TreeSet<>(); // URIs of replaced client-model versions
+    private RoundPrivacy privacy = RoundPrivacy.OFF; // DP-FedAvg and simulated attacks (withPrivacy)
 
     /**
      * @param rounds total rounds of the run
@@ -155,6 +156,12 @@ public final class RoundEngine {
                 this.clientIds.size(), options.minClients());
     }
 
+    /** Turns on DP-FedAvg and/or a simulated attack for this run ({@link RoundPrivacy}); call before {@link #run}. */
+    public RoundEngine withPrivacy(RoundPrivacy p) {
+        this.privacy = p == null ? RoundPrivacy.OFF : p;
+        return this;
+    }
+
     /** Clients of round {@code round}: a seeded shuffle of the sorted ids, first k (k from count/fraction/min). */
     public static List<String> sample(List<String> sortedIds, int round, Options o) {
         int n = sortedIds.size();
@@ -215,7 +222,13 @@ public final class RoundEngine {
         }
         MethodContext ctx = context(resumed);
         int resumedFrom = start - 1;
+        boolean budgetSpent = false;
         for (int round = start; round <= options.rounds(); round++) {
+            if (!privacy.allowsRound(round, strategy)) {
+                System.out.println(RoundPrivacy.budgetMessage(round, strategy));
+                budgetSpent = true;
+                break;
+            }
             var change = method.planRound(ctx, round, global);
             if (change.isPresent()) {
                 global = replaceClientModel(change.get(), global, round);
@@ -231,7 +244,7 @@ public final class RoundEngine {
                 break;
             }
         }
-        boolean complete = store.lastCommittedRound().orElse(0) == options.rounds();
+        boolean complete = store.lastCommittedRound().orElse(0) == options.rounds() || budgetSpent;
         if (complete) {
             task.writeFinal(store.sink("adapter"), activeModel, activeSettings, global, layout);
             sc.setJobGroup("understudy-method", "method " + method.name() + ": finish", false);
@@ -281,7 +294,7 @@ public final class RoundEngine {
         initial = AdapterVectors.flatten(init);
         if (!sameLayout) {
             adapterLayout = AdapterLayout.of(layout);
-            strategy = method.strategy(configuredStrategy, adapterLayout);
+            strategy = privacy.wrap(method.strategy(configuredStrategy, adapterLayout), clientIds.size(), options);
         }
         checkCollectBudget();
     }
@@ -401,13 +414,14 @@ public final class RoundEngine {
 
     private RoundMetrics runRound(MethodContext ctx, int round, float[] global, Map<String, long[]> layout, float[][] next)
             throws IOException {
-        List<String> sampled = sample(clientIds, round, options);
+        List<String> sampled = privacy.sample(clientIds, round, options);
         sc.setJobGroup("understudy-round-" + round, "round " + round + ": local training (" + sampled.size() + " clients)", false);
         long t0 = System.nanoTime();
         Broadcast<float[]> bcast = sc.broadcast(global);
         Set<String> sampledSet = new HashSet<>(sampled);
         JavaRDD<ClientResult> results = clients.mapPartitions(
-                new LocalLoraTrainFunction(round, bcast, layout, sampledSet, activeSettings, task, Set.copyOf(retired)));
+                new LocalLoraTrainFunction(round, bcast, layout, sampledSet, activeSettings,
+                        privacy.roundTask(task, strategy, clientIds), Set.copyOf(retired)));
         List<ClientFailure> failures = new ArrayList<>();
         double[] partitionSeconds = new double[clients.getNumPartitions()]; // clients' training seconds per partition
         long bytesUp;
@@ -449,9 +463,8 @@ public final class RoundEngine {
             lossWeight = acc.lossWeight;
             statistics = acc.statistics;
             succeeded = acc.mean.count();
-            updated = tooManyFailures(failures.size(), sampled.size()) || succeeded == 0
-                    ? Optional.empty()
-                    : strategy.applyMean(round, global, acc.mean, failures.size());
+            updated = privacy.applyMean(strategy, round, global, acc.mean, statistics, failures,
+                    tooManyFailures(failures.size(), sampled.size()));
         } else {
             // per partition (the same job and bytes as a collect), for the critical path
             List<ClientResult>[] parts = results.collectPartitions(
@@ -502,6 +515,7 @@ public final class RoundEngine {
         if (updated.isPresent()) {
             methodMetrics.putAll(method.roundMetrics());
         }
+        methodMetrics.putAll(privacy.roundMetrics(strategy, statistics));
         boolean evalNow = round == options.rounds() || (options.evalEvery() > 0 && round % options.evalEvery() == 0);
         if (evalNow) {
             eval = evaluate(round, nextGlobal, layout);

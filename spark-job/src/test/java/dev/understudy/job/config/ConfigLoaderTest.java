@@ -251,7 +251,7 @@ class ConfigLoaderTest {
 
         Map<String, Object> map = ConfigLoader.toMap(c);
         assertThat(map.keySet()).containsExactly("data", "partitioning", "model", "client", "server", "output", "seed",
-                "method", "method_params");
+                "method", "method_params", "privacy", "attack");
         assertThat(ConfigTree.cast(map.get("partitioning"))).containsEntry("eval_fraction", 0.1).containsEntry("seed", 12345678901L);
         assertThat(ConfigTree.cast(map.get("client"))).containsEntry("local_steps", 0).containsEntry("schedule", "cosine");
     }
