@@ -8,9 +8,11 @@ import dev.understudy.job.engine.AdapterVectors;
 import dev.understudy.job.engine.ExecutorModelCache;
 import dev.understudy.job.engine.FederatedMethod;
 import dev.understudy.job.engine.MembershipAuditFunction;
-import dev.understudy.job.engine.RoundEngine;
+import dev.understudy.job.engine.RoundCheckpoint;
 import dev.understudy.job.engine.TrainSettings;
 import dev.understudy.job.method.Methods;
+import dev.understudy.job.run.CommittedRun;
+import dev.understudy.job.run.JobSettings;
 import dev.understudy.job.storage.HadoopConf;
 import dev.understudy.job.storage.RunStore;
 import dev.understudy.ops.lora.LoraAdapter;
@@ -49,7 +51,7 @@ public final class AuditJob {
 
     public static Result run(SparkSession spark, JobConfig given, Integer round) throws IOException {
         RunStore store = new RunStore(URI.create(given.output().dir()), spark.sparkContext().hadoopConfiguration());
-        JobConfig cfg = EvaluateJob.committedConfig(store, given);
+        JobConfig cfg = CommittedRun.committedConfig(store, given);
         RunStore.CommittedRound cr = store.readRoundOrLast(round, "run the job first");
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         DataPrep.Prepared data = DataPrep.prepare(spark, cfg, Math.max(1, sc.defaultParallelism()));
@@ -58,7 +60,7 @@ public final class AuditJob {
             Path localModel = ExecutorModelCache.localDir(method.clientModelUri(), spark.sparkContext().hadoopConfiguration());
             TrainSettings settings;
             try (Tokenizer tok = Tokenizer.load(localModel)) {
-                settings = FederatedJob.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0,
+                settings = JobSettings.settings(cfg, method.clientModelUri(), tok.padIdOrEos(), 1, 0,
                         HadoopConf.of(spark.sparkContext().hadoopConfiguration()));
             }
             Map<String, long[]> layout;
@@ -67,7 +69,7 @@ public final class AuditJob {
                     LoraAdapter init = LoraAdapter.create(base, settings.lora(), 0, m)) {
                 layout = AdapterVectors.layoutOf(init.exportTensors());
             }
-            bcast = sc.broadcast(RoundEngine.readVector(cr.files().get("global.safetensors"), layout));
+            bcast = sc.broadcast(RoundCheckpoint.readVector(cr.files().get("global.safetensors"), layout));
             sc.setJobGroup("understudy-audit", "membership audit of round " + cr.round(), false);
             MembershipAuditFunction.Partial p = data.clients().mapPartitions(
                     new MembershipAuditFunction(bcast, layout, settings)).reduce(MembershipAuditFunction.Partial::merge);
