@@ -182,6 +182,56 @@ public record OffsiteEmulator(int bottom, int middleKept, int top) {
         return new LoraConfig(lora.rank(), lora.alpha(), lora.dropout(), adapterModules(emulator, lora));
     }
 
+    /**
+     * {@code lora} restricted to the full model's adapter blocks ({@link #parentAdapterLayers}):
+     * the LoRA config of the plug-in {@code A_b ∘ M ∘ A_t}.
+     */
+    public LoraConfig parentAdapterLora(ModelConfig parent, LoraConfig lora) {
+        BlockLayout layout = DecoderLayouts.of(parent);
+        TreeSet<Integer> adapters = new TreeSet<>();
+        for (int i : parentAdapterLayers(parent.numLayers())) {
+            adapters.add(i);
+        }
+        List<String> out = new ArrayList<>();
+        for (LinearModule m : DecoderModel.linearModules(parent)) {
+            if (lora.matches(m.name()) && adapters.contains(SubModels.layerOf(layout, m.name() + ".weight"))) {
+                out.add(m.name());
+            }
+        }
+        return new LoraConfig(lora.rank(), lora.alpha(), lora.dropout(), out);
+    }
+
+    /**
+     * The plug-in (§4(a), "model owner"): LoRA factors trained on the emulator's adapter blocks as
+     * factors of the full model's adapter blocks (renumbered through the derivation's layer map;
+     * the full middle gets no adapter). Keys as {@link dev.understudy.ops.lora.LoraAdapter#exportTensors}.
+     *
+     * @param emulatorLora the emulator-side config ({@link #adapterLora})
+     * @param factors the trained emulator adapter
+     */
+    public Map<String, HostTensor> plugIn(Derivation d, ModelConfig parent, LoraConfig emulatorLora,
+            Map<String, HostTensor> factors) {
+        return PlugIn.transplantLora(d, parent, parentLora(d, parent, emulatorLora), factors);
+    }
+
+    /**
+     * The full model's LoRA config for an emulator-side one ({@link #adapterLora}): every target
+     * module renamed to its parent block through the layer map.
+     */
+    public LoraConfig parentLora(Derivation d, ModelConfig parent, LoraConfig emulatorLora) {
+        BlockLayout layout = DecoderLayouts.of(parent);
+        List<String> out = new ArrayList<>();
+        for (String t : emulatorLora.targetModules()) {
+            int j = SubModels.layerOf(layout, t + ".weight");
+            if (j < 0) {
+                out.add(t);
+            } else {
+                out.add(layout.layerPrefix(d.parentLayer(j)) + t.substring(layout.layerPrefix(j).length()));
+            }
+        }
+        return new LoraConfig(emulatorLora.rank(), emulatorLora.alpha(), emulatorLora.dropout(), out);
+    }
+
     /** Builds the emulator of {@code parent} (fresh tensor copies of the kept blocks; provenance in the derivation). */
     public DerivedModel build(ModelConfig parent, Map<String, HostTensor> tensors) {
         validate(parent.numLayers(), Keys.of(""));

@@ -6,7 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.understudy.ops.distill.Alignment;
+import dev.understudy.ops.lora.LoraAdapter;
+import dev.understudy.ops.train.Example;
+import dev.understudy.ops.train.TrainConfig;
+import dev.understudy.ops.train.Trainer;
+import java.util.ArrayList;
+import java.util.SplittableRandom;
 import dev.understudy.ops.lora.LoraConfig;
 import dev.understudy.ops.model.DecoderModel;
 import dev.understudy.ops.model.DecoderModel.HostTensor;
@@ -120,5 +127,70 @@ class OffsiteEmulatorTest {
                 new LoraConfig(2, 4, 0, List.of("model.layers.0.self_attn.q_proj")), k))
                 .hasMessageContaining("adapter layer 3 (parent layer 5");
         new OffsiteEmulator(1, 4, 1).validate(c, lora, k); // k = middle is fine
+    }
+
+    /**
+     * With k = the middle's size, LoRA on the emulator's adapter layers trained one step and plugged
+     * into the full model equals the same LoRA trained one step on the full model (same data, seed).
+     */
+    @Test
+    void plugInOfAnEmulatorAdapterTrainedOneStepEqualsTrainingTheFullModel() {
+        for (ModelConfig c : List.of(ModelConfig.llama(32, 16, 4, 4, 2, 12, 16), gpt2())) {
+            Map<String, HostTensor> t = randomTensors(c, 21, m);
+            OffsiteEmulator e = new OffsiteEmulator(1, c.numLayers() - 2, 1);
+            DerivedModel d = e.build(c, t);
+            LoraConfig base = new LoraConfig(2, 4, 0, c.family() == ModelConfig.Family.GPT2
+                    ? List.of("c_attn", "mlp.c_proj") : List.of("q_proj", "v_proj", "down_proj"));
+            LoraConfig emuLora = e.adapterLora(d.config(), base);
+            LoraConfig fullLora = e.parentAdapterLora(c, base);
+            List<Example> data = new ArrayList<>();
+            SplittableRandom r = new SplittableRandom(4);
+            for (int i = 0; i < 4; i++) {
+                int[] ids = new int[9];
+                for (int k = 0; k < ids.length; k++) {
+                    ids[k] = r.nextInt(c.vocabSize());
+                }
+                data.add(Example.lm(ids));
+            }
+            Map<String, HostTensor> onEmulator = trainOneStep(d.config(), d.tensors(), emuLora, data);
+            Map<String, HostTensor> onFull = trainOneStep(c, t, fullLora, data);
+            Map<String, HostTensor> plugged = e.plugIn(d.derivation(), c, emuLora, onEmulator);
+            assertThat(plugged.keySet()).containsExactlyElementsOf(onFull.keySet());
+            assertThat(plugged).hasSize(2 * fullLora.targetModules().size());
+            for (String k : onFull.keySet()) {
+                assertThat(plugged.get(k).values()).as(k).containsExactly(onFull.get(k).values());
+            }
+        }
+    }
+
+    /** With a compressed middle the top adapter lands on the full model's last layer, the middle gets none. */
+    @Test
+    void plugInRenumbersTheTopAdapter() {
+        ModelConfig c = ModelConfig.llama(32, 16, 6, 4, 2, 12, 16);
+        Map<String, HostTensor> t = randomTensors(c, 3, m);
+        OffsiteEmulator e = new OffsiteEmulator(1, 2, 1);
+        DerivedModel d = e.build(c, t);
+        LoraConfig emuLora = e.adapterLora(d.config(), new LoraConfig(2, 4, 0, List.of("q_proj")));
+        Map<String, HostTensor> trained = trainOneStep(d.config(), d.tensors(), emuLora,
+                List.of(Example.lm(new int[] {1, 5, 9, 3, 7, 2})));
+        Map<String, HostTensor> plugged = e.plugIn(d.derivation(), c, emuLora, trained);
+        assertThat(plugged.keySet()).containsExactly("model.layers.0.self_attn.q_proj.lora_A",
+                "model.layers.0.self_attn.q_proj.lora_B", "model.layers.5.self_attn.q_proj.lora_A",
+                "model.layers.5.self_attn.q_proj.lora_B");
+        assertThat(plugged.get("model.layers.5.self_attn.q_proj.lora_B").values())
+                .containsExactly(trained.get("model.layers.3.self_attn.q_proj.lora_B").values());
+        assertThat(e.parentLora(d.derivation(), c, emuLora).targetModules())
+                .containsExactly("model.layers.0.self_attn.q_proj", "model.layers.5.self_attn.q_proj");
+    }
+
+    private static Map<String, HostTensor> trainOneStep(ModelConfig c, Map<String, HostTensor> tensors, LoraConfig lora,
+            List<Example> data) {
+        try (NDManager sub = m.newSubManager();
+                DecoderModel model = DecoderModel.fromTensors(c, tensors, "test", sub, DataType.FLOAT32);
+                LoraAdapter adapter = LoraAdapter.create(model, lora, 7, sub);
+                Trainer tr = new Trainer(model, adapter, TrainConfig.simple(1e-2, 4, 5), 0, sub)) {
+            tr.train(data, 1);
+            return adapter.exportTensors();
+        }
     }
 }
