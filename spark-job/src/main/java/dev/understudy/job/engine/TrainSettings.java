@@ -63,6 +63,16 @@ public record TrainSettings(
                 maxGradNorm, seed, padId, localEpochs, proximalMu, hadoop);
     }
 
+    /**
+     * These settings with LoRA on {@code targets} only (e.g. an Offsite-Tuning emulator's adapter
+     * layers, by full module name); everything else, the update guard included, unchanged.
+     */
+    public TrainSettings withLoraTargets(List<String> targets) {
+        return new TrainSettings(modelUri, loraRank, loraAlpha, loraDropout, List.copyOf(targets), localSteps, batchSize,
+                gradAccumSteps, lr, schedule, warmupSteps, totalSteps, minLrRatio, weightDecay, maxGradNorm, seed, padId,
+                localEpochs, proximalMu, hadoop, guard);
+    }
+
     /** Optimiser steps a client with {@code n} training examples takes per round. */
     public int stepsFor(long n) {
         if (localEpochs <= 0) {

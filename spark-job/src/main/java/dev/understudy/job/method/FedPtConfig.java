@@ -100,12 +100,12 @@ public record FedPtConfig(String large, double alpha, double temperature, double
         }
     }
 
-    private static String str(Map<String, Object> m, String k, String dflt) {
+    static String str(Map<String, Object> m, String k, String dflt) {
         Object v = m.get(k);
         return v == null ? dflt : v.toString();
     }
 
-    private static double num(Map<String, Object> m, String k, double dflt) {
+    static double num(Map<String, Object> m, String k, double dflt) {
         Object v = m.get(k);
         if (v == null) {
             return dflt;
@@ -120,7 +120,7 @@ public record FedPtConfig(String large, double alpha, double temperature, double
         }
     }
 
-    private static boolean bool(Map<String, Object> m, String k, boolean dflt) {
+    static boolean bool(Map<String, Object> m, String k, boolean dflt) {
         Object v = m.get(k);
         if (v == null) {
             return dflt;
@@ -135,7 +135,7 @@ public record FedPtConfig(String large, double alpha, double temperature, double
         throw new IllegalArgumentException("Cannot set method_params." + k + " to '" + v + "': expected true or false");
     }
 
-    private static int distance(String a, String b) {
+    static int distance(String a, String b) {
         int[] prev = new int[b.length() + 1];
         for (int j = 0; j <= b.length(); j++) {
             prev[j] = j;
