@@ -1,7 +1,6 @@
 package dev.understudy.ops.distill;
 
 import static dev.understudy.ops.distill.RepresentationDistillerTest.data;
-import static dev.understudy.ops.distill.RepresentationDistillerTest.ids;
 import static dev.understudy.ops.distill.RepresentationDistillerTest.nmse;
 import static dev.understudy.ops.distill.RepresentationDistillerTest.train;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -102,6 +101,17 @@ class EmulatorAlignmentTest {
                 }
             }
         }
+    }
+
+    static NDArray ids(List<Example> ex) {
+        int t = ex.get(0).ids().length;
+        long[] v = new long[ex.size() * t];
+        for (int i = 0; i < ex.size(); i++) {
+            for (int j = 0; j < t; j++) {
+                v[i * t + j] = ex.get(i).ids()[j];
+            }
+        }
+        return m.create(v, new Shape(ex.size(), t));
     }
 
     /** The adapter with its zero-initialised B factors filled in, so it changes the hidden states. */

@@ -60,7 +60,7 @@ public record TrainSettings(
     public TrainSettings withModelUri(String uri) {
         return uri.equals(modelUri) ? this : new TrainSettings(uri, loraRank, loraAlpha, loraDropout, loraTargets,
                 localSteps, batchSize, gradAccumSteps, lr, schedule, warmupSteps, totalSteps, minLrRatio, weightDecay,
-                maxGradNorm, seed, padId, localEpochs, proximalMu, hadoop);
+                maxGradNorm, seed, padId, localEpochs, proximalMu, hadoop, guard); // keep the configured update guard
     }
 
     /**
