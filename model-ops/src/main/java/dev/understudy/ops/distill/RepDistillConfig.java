@@ -42,6 +42,14 @@ public record RepDistillConfig(double kdWeight, double lmWeight, double klWeight
         return new RepDistillConfig(30, 1, 0, 1, train);
     }
 
+    /**
+     * FedBiOT's server alignment (methods.md §4(b)): {@code ℓ_nmse(M(h), E(h)) + w_kl·KL(p_full+adapter ‖
+     * p_emulator+adapter)}, no LM term.
+     */
+    public static RepDistillConfig fedBiOt(TrainConfig train, double klWeight) {
+        return new RepDistillConfig(1, 0, klWeight, 1, train);
+    }
+
     /** FedPFT's layer-level distillation: hidden-state term only. */
     public static RepDistillConfig fedPft(TrainConfig train) {
         return new RepDistillConfig(1, 0, 0, 1, train);

@@ -103,6 +103,18 @@ public interface FederatedMethod extends AutoCloseable {
      */
     record ClientModelChange(ClientModel model, float[] global) {}
 
+    /**
+     * The client settings for a client model in force (asked whenever one is put in force, on
+     * resume too): default the configured settings on its URI. A method may narrow them, e.g.
+     * Offsite-Tuning's LoRA on the emulator's adapter layers only ({@link TrainSettings#withLoraTargets}).
+     *
+     * @param loaded the client model, loaded on the driver
+     */
+    default TrainSettings clientSettings(ClientModel model, dev.understudy.ops.model.DecoderModel loaded,
+            TrainSettings configured) {
+        return configured.withModelUri(model.uri());
+    }
+
     /** What each sampled client does in a round; default LoRA training ({@link LoraClientTask}). */
     default ClientTask clientTask() {
         return new LoraClientTask();

@@ -286,7 +286,7 @@ public final class RoundEngine {
         active = model;
         activeModel = loaded;
         activeManager = manager;
-        activeSettings = settings.withModelUri(model.uri());
+        activeSettings = method.clientSettings(model, loaded, settings);
         Map<String, HostTensor> init = task.initialState(activeModel, activeSettings);
         Map<String, long[]> newLayout = AdapterVectors.layoutOf(init);
         boolean sameLayout = layout != null && sameLayout(layout, newLayout);

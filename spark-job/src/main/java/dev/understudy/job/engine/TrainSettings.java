@@ -60,7 +60,17 @@ public record TrainSettings(
     public TrainSettings withModelUri(String uri) {
         return uri.equals(modelUri) ? this : new TrainSettings(uri, loraRank, loraAlpha, loraDropout, loraTargets,
                 localSteps, batchSize, gradAccumSteps, lr, schedule, warmupSteps, totalSteps, minLrRatio, weightDecay,
-                maxGradNorm, seed, padId, localEpochs, proximalMu, hadoop);
+                maxGradNorm, seed, padId, localEpochs, proximalMu, hadoop, guard); // keep the configured update guard
+    }
+
+    /**
+     * These settings with LoRA on {@code targets} only (e.g. an Offsite-Tuning emulator's adapter
+     * layers, by full module name); everything else, the update guard included, unchanged.
+     */
+    public TrainSettings withLoraTargets(List<String> targets) {
+        return new TrainSettings(modelUri, loraRank, loraAlpha, loraDropout, List.copyOf(targets), localSteps, batchSize,
+                gradAccumSteps, lr, schedule, warmupSteps, totalSteps, minLrRatio, weightDecay, maxGradNorm, seed, padId,
+                localEpochs, proximalMu, hadoop, guard);
     }
 
     /** Optimiser steps a client with {@code n} training examples takes per round. */

@@ -107,4 +107,55 @@ public record FedPtConfig(String large, double alpha, double temperature, double
             throw new IllegalArgumentException("Cannot set method_params." + key + " to " + value + ": must be " + what);
         }
     }
+
+    static String str(Map<String, Object> m, String k, String dflt) {
+        Object v = m.get(k);
+        return v == null ? dflt : v.toString();
+    }
+
+    static double num(Map<String, Object> m, String k, double dflt) {
+        Object v = m.get(k);
+        if (v == null) {
+            return dflt;
+        }
+        if (v instanceof Number n) {
+            return n.doubleValue();
+        }
+        try {
+            return Double.parseDouble(v.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("Cannot set method_params." + k + " to '" + v + "': expected a number");
+        }
+    }
+
+    static boolean bool(Map<String, Object> m, String k, boolean dflt) {
+        Object v = m.get(k);
+        if (v == null) {
+            return dflt;
+        }
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        String s = v.toString().trim().toLowerCase(java.util.Locale.ROOT);
+        if (s.equals("true") || s.equals("false")) {
+            return Boolean.parseBoolean(s);
+        }
+        throw new IllegalArgumentException("Cannot set method_params." + k + " to '" + v + "': expected true or false");
+    }
+
+    static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            int[] cur = new int[b.length() + 1];
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            prev = cur;
+        }
+        return prev[b.length()];
+    }
 }

@@ -9,7 +9,7 @@ public final class Methods {
     private Methods() {}
 
     /** Methods this build implements. */
-    public static final List<String> NAMES = List.of(FedAvgLora.NAME, FedPt.NAME);
+    public static final List<String> NAMES = List.of(FedAvgLora.NAME, FedPt.NAME, OffsiteTuning.FEDOT, FedBiOt.NAME);
 
     public static FederatedMethod create(JobConfig cfg) {
         String name = cfg.method();
@@ -23,6 +23,12 @@ public final class Methods {
         if (name.equals(FedPt.NAME)) {
             return new FedPt(cfg.model().base(), FedPtConfig.parse(cfg.methodParams()), cfg.data(), cfg.client().lr(),
                     cfg.client().maxGradNorm());
+        }
+        if (name.equals(OffsiteTuning.FEDOT)) {
+            return new OffsiteTuning(cfg.model().base(), OffsiteConfig.parse(name, cfg.methodParams(), false), cfg.data());
+        }
+        if (name.equals(FedBiOt.NAME)) {
+            return new FedBiOt(cfg.model().base(), OffsiteConfig.parse(name, cfg.methodParams(), true), cfg.data());
         }
         throw new IllegalArgumentException("Cannot set method to '" + name + "': this build implements " + NAMES);
     }
