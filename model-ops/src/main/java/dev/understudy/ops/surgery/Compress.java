@@ -99,12 +99,12 @@ public final class Compress {
 
     /** Runs {@code spec}, printing progress to {@code out}. */
     public static Result run(CompressSpec spec, PrintStream out) throws IOException {
-        Path modelDir = Path.of(spec.model());
+        Path modelDir = path(spec.model());
         checkArgument(Files.isRegularFile(modelDir.resolve("config.json")),
                 "model: %s is not a model directory (no config.json); give the parent model's directory", modelDir);
-        Path outDir = Path.of(spec.output());
+        Path outDir = path(spec.output());
         checkOutput(outDir, spec.overwrite());
-        Path textFile = spec.data().text().isBlank() ? null : Path.of(spec.data().text());
+        Path textFile = spec.data().text().isBlank() ? null : path(spec.data().text());
         checkArgument(textFile == null || Files.isRegularFile(textFile),
                 "data.text: %s is not a readable file; give a UTF-8 public text file", textFile);
         Path tokDir = textFile == null ? null : tokenizerDir(spec, modelDir);
@@ -290,7 +290,7 @@ public final class Compress {
 
     static Path tokenizerDir(CompressSpec spec, Path modelDir) {
         if (!spec.tokenizer().isBlank()) {
-            Path t = Path.of(spec.tokenizer());
+            Path t = path(spec.tokenizer());
             checkArgument(Files.isRegularFile(t.resolve("tokenizer.json")), "tokenizer: no tokenizer.json in %s", t);
             return t;
         }
@@ -303,6 +303,11 @@ public final class Compress {
                 "tokenizer: no tokenizer.json in %s or %s; set the key tokenizer to the model's tokenizer directory",
                 modelDir, sibling);
         return sibling;
+    }
+
+    /** A path from the configuration; a leading {@code ~/} is the user's home directory. */
+    static Path path(String s) {
+        return s.startsWith("~/") ? Path.of(System.getProperty("user.home"), s.substring(2)) : Path.of(s);
     }
 
     static void checkOutput(Path outDir, boolean overwrite) throws IOException {
