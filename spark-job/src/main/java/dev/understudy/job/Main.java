@@ -116,7 +116,7 @@ public final class Main {
             return dev.understudy.job.models.ModelsCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
         }
         if (command.equals("compress")) {
-            return dev.understudy.job.compress.CompressCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
+            return CompressCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
         }
         if (command.equals("bench")) {
             return dev.understudy.job.bench.Bench.run(Arrays.copyOfRange(args, 1, args.length));

@@ -1,4 +1,4 @@
-package dev.understudy.job.compress;
+package dev.understudy.job;
 
 import dev.understudy.job.config.CompressConfigLoader;
 import dev.understudy.ops.surgery.Compress;
