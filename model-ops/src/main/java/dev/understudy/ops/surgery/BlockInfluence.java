@@ -41,9 +41,10 @@ public final class BlockInfluence {
         NDArray b = hOut.toType(DataType.FLOAT64, false);
         NDArray dot = a.mul(b).sum(new int[] {-1});
         NDArray norms = a.square().sum(new int[] {-1}).mul(b.square().sum(new int[] {-1})).sqrt();
-        // 0 where a norm is 0, as in cosine()
-        NDArray safe = Ops.maximum(norms, Double.MIN_NORMAL);
-        NDArray cos = dot.div(safe).mul(Ops.neq(norms, 0).toType(DataType.FLOAT64, false)); // (B, T)
+        // 0 where a norm is 0, as in cosine(): divide by 1 there (the dot product is 0 too). A
+        // floor like max(norms, Double.MIN_NORMAL) does not work: the scalar is rounded to 0.
+        NDArray zero = Ops.neq(norms, 0).logicalNot().toType(DataType.FLOAT64, false);
+        NDArray cos = dot.div(norms.add(zero)); // (B, T)
         if (mask != null) {
             cos = cos.mul(mask.toType(DataType.FLOAT64, false));
         }
