@@ -134,6 +134,11 @@ public final class FederatedJob {
             store.writeString("data.json", data.reportJson());
             try (NDManager m = NDManager.newBaseManager("PyTorch");
                     DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32)) {
+                String targetWarning = dev.understudy.ops.lora.TargetModuleCheck.partialMatchWarning(
+                        cfg.model().lora().targetModules(), base.linearModules().stream().map(l -> l.name()).toList());
+                if (targetWarning != null) {
+                    System.out.println(targetWarning);
+                }
                 RoundEngine engine = new RoundEngine(sc, data.clients(), List.copyOf(data.trainSizes().keySet()), settings,
                         strategy, method, store, opts, resolved, base, labels, data.skippedTotal());
                 RoundEngine.Result r = engine.run();
