@@ -24,7 +24,6 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.apache.hadoop.conf.Configuration;
@@ -132,10 +131,15 @@ public final class FederatedJob {
             var s = cfg.server();
             RoundEngine.Options opts = new RoundEngine.Options(s.rounds(), s.clientsPerRound(), s.fraction(), s.minClients(),
                     s.evalEvery(), s.maxFailedFraction(), cfg.seed(), stopAfter, s.collectBudgetMb() * 1024 * 1024);
-            System.out.printf(Locale.ROOT, "data: %d clients, %d training rows, %d held out, skipped %s, %d truncated%n",
-                    data.trainSizes().size(), data.rows(), data.heldOut(), data.skipped(), data.truncated());
+            System.out.println(data.dataLine());
+            store.writeString("data.json", data.reportJson());
             try (NDManager m = NDManager.newBaseManager("PyTorch");
                     DecoderModel base = HfModels.load(localModel, m, DataType.FLOAT32)) {
+                String targetWarning = dev.understudy.ops.lora.TargetModuleCheck.partialMatchWarning(
+                        cfg.model().lora().targetModules(), base.linearModules().stream().map(l -> l.name()).toList());
+                if (targetWarning != null) {
+                    System.out.println(targetWarning);
+                }
                 RoundEngine engine = new RoundEngine(sc, data.clients(), List.copyOf(data.trainSizes().keySet()), settings,
                         strategy, method, store, opts, resolved, base, labels, data.skippedTotal())
                         .withPrivacy(PrivacyOptions.of(cfg, labels));

@@ -109,6 +109,33 @@ public final class InputPreflight {
             return;
         }
         sniff(key, uri, first, format, fs);
+        if (format == DataConfig.Format.PARQUET) {
+            for (FileStatus f : files) {
+                if (f.isFile()) {
+                    checkParquetFooter(key, uri, f, fs);
+                }
+            }
+        }
+    }
+
+    /**
+     * A Parquet file ends with its footer and {@code PAR1}; a copy cut short (an interrupted upload)
+     * does not, and Spark would fail deep in a task with a trace.
+     */
+    static void checkParquetFooter(String key, String uri, FileStatus f, FileSystem fs) throws IOException {
+        byte[] tail = new byte[4];
+        boolean ok = false;
+        if (f.getLen() >= 12) { // PAR1 + footer length (4) + PAR1
+            try (org.apache.hadoop.fs.FSDataInputStream in = fs.open(f.getPath())) {
+                in.readFully(f.getLen() - 4, tail);
+            }
+            ok = tail[0] == 'P' && tail[1] == 'A' && tail[2] == 'R' && tail[3] == '1';
+        }
+        if (!ok) {
+            String file = f.getPath().toString().equals(new Path(uri).toString()) ? "" : " (file " + f.getPath().getName() + ")";
+            throw new IllegalArgumentException(key + " " + uri + file + " is a truncated or damaged Parquet file (" + f.getLen()
+                    + " bytes, no PAR1 footer at the end); copy or export it again, or remove it from the directory");
+        }
     }
 
     private static void sniff(String key, String uri, FileStatus f, DataConfig.Format format, FileSystem fs)

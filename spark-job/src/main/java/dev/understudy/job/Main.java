@@ -170,11 +170,15 @@ public final class Main {
                 return 0;
             }
             case "run", "resume" -> {
+                dev.understudy.job.engine.StopRequest.installTermHandler();
                 SparkSession spark = session(command, cfg);
                 try {
                     FederatedJob.JobResult r = FederatedJob.run(spark, cfg, command.equals("resume"));
                     printSummary(r);
-                    return 0;
+                    boolean complete = !r.rounds().isEmpty() && r.rounds().get(r.rounds().size() - 1).round()
+                            == cfg.server().rounds();
+                    return dev.understudy.job.engine.StopRequest.requested() && !complete
+                            ? dev.understudy.job.engine.StopRequest.EXIT_STATUS : 0;
                 } finally {
                     spark.stop();
                 }

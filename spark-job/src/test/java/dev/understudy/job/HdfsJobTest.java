@@ -45,9 +45,13 @@ class HdfsJobTest extends RemoteFsJobTestBase {
                 assertThat(first.resolve(f.getFileName().toString())).hasSameBinaryContentAs(f);
             }
         }
-        Files.writeString(first.resolve("config.json"), "{}"); // marks the copy: a second call must not copy again
+        var copiedAt = Files.getLastModifiedTime(first.resolve("model.safetensors"));
+        assertThat(src.localCopy(cache)).isEqualTo(first); // verified by hash, not copied again
+        assertThat(Files.getLastModifiedTime(first.resolve("model.safetensors"))).isEqualTo(copiedAt);
+        // a copy changed on local disk fails its hashes and is copied again: the .complete marker alone is not trusted
+        Files.writeString(first.resolve("config.json"), "{}");
         assertThat(src.localCopy(cache)).isEqualTo(first);
-        assertThat(first.resolve("config.json")).hasContent("{}");
+        assertThat(first.resolve("config.json")).hasSameBinaryContentAs(job.model.resolve("config.json"));
 
         // the model is replaced at the same URI: a fresh copy, the old one left alone for whoever uses it
         try (FileSystem fs = FileSystem.newInstance(URI.create(model), hadoop());
@@ -58,7 +62,7 @@ class HdfsJobTest extends RemoteFsJobTestBase {
         Path second = src.localCopy(cache);
         assertThat(second).isNotEqualTo(first);
         assertThat(Files.readString(second.resolve("config.json"))).isEqualTo(Files.readString(job.model.resolve("config.json")) + " ");
-        assertThat(first.resolve("config.json")).hasContent("{}");
+        assertThat(first.resolve("config.json")).hasSameBinaryContentAs(job.model.resolve("config.json"));
         try (Stream<Path> files = Files.list(second)) {
             assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".part"));
         }

@@ -74,7 +74,7 @@ class RunSafetyTest extends SparkTestBase {
         assertThat(tmp.resolve("sub/data.jsonl")).exists();
         try (var s = Files.list(out)) {
             assertThat(s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")))
-                    .containsExactlyInAnyOrder("config.yaml", "metrics.jsonl", "metrics.parquet", "eval_per_client", "rounds",
+                    .containsExactlyInAnyOrder("config.yaml", "data.json", "metrics.jsonl", "metrics.parquet", "eval_per_client", "rounds",
                             "adapter");
         }
     }

@@ -56,7 +56,42 @@ public final class DataPrep {
      * @param labels the distinct label values of classification data (sorted; empty for other kinds)
      */
     public record Prepared(JavaPairRDD<String, ClientData> clients, Map<String, Long> trainSizes, long rows,
-            Map<String, Long> skipped, long truncated, long heldOut, List<String> labels) {
+            Map<String, Long> skipped, long truncated, long heldOut, List<String> labels, Map<String, String> skippedAt,
+            long evalRows) {
+        /** Without the locations of skipped rows and the evaluation count (views built from another Prepared). */
+        public Prepared(JavaPairRDD<String, ClientData> clients, Map<String, Long> trainSizes, long rows,
+                Map<String, Long> skipped, long truncated, long heldOut, List<String> labels) {
+            this(clients, trainSizes, rows, skipped, truncated, heldOut, labels, Map.of(), 0);
+        }
+
+        /** What the run's data line reports: clients, rows, held-out and evaluation rows, skips with where. */
+        public String dataLine() {
+            return String.format(java.util.Locale.ROOT, "data: %d clients, %d training rows, %d evaluation rows, %d held out,"
+                    + " skipped %s, %d truncated", trainSizes.size(), rows, evalRows, heldOut,
+                    BadRowReport.describe(skipped, skippedAt), truncated);
+        }
+
+        /** The same figures as JSON, written to the run directory as {@code data.json}. */
+        public String reportJson() {
+            com.google.gson.JsonObject o = new com.google.gson.JsonObject();
+            o.addProperty("clients", trainSizes.size());
+            o.addProperty("training_rows", rows);
+            o.addProperty("evaluation_rows", evalRows);
+            o.addProperty("held_out_rows", heldOut);
+            o.addProperty("truncated_rows", truncated);
+            com.google.gson.JsonObject s = new com.google.gson.JsonObject();
+            for (Map.Entry<String, Long> e : skipped.entrySet()) {
+                com.google.gson.JsonObject r = new com.google.gson.JsonObject();
+                r.addProperty("rows", e.getValue());
+                if (skippedAt.containsKey(e.getKey())) {
+                    r.addProperty("first_at", skippedAt.get(e.getKey()));
+                }
+                s.add(e.getKey(), r);
+            }
+            o.add("skipped", s);
+            return new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n";
+        }
+
         public long skippedTotal() {
             return skipped.values().stream().mapToLong(Long::longValue).sum();
         }
@@ -64,21 +99,21 @@ public final class DataPrep {
 
     public static Prepared prepare(SparkSession spark, JobConfig cfg, int partitions) {
         DataConfig d = cfg.data();
-        Dataset<Row> raw = read(spark, d.path(), d.format());
+        Dataset<Row> raw = LocatedInput.read(spark, d.path(), d.format(), textColumns(d));
         Dataset<Row> norm = normalise(spark, raw, cfg);
 
-        // 1. bad rows, counted per reason (exact: a group-by, not an accumulator)
-        Map<String, Long> bad = new TreeMap<>();
-        for (Row r : norm.filter(col("bad_reason").isNotNull()).groupBy("bad_reason").count().collectAsList()) {
-            bad.put(r.getString(0), r.getLong(1));
-        }
+        // 1. bad rows, counted per reason with the first one's file and line (exact: a group-by)
+        BadRowReport report = BadRowReport.of(norm);
+        Map<String, Long> bad = report.counts();
         if (!bad.isEmpty() && d.badRows() == DataConfig.BadRows.FAIL) {
-            Row example = norm.filter(col("bad_reason").isNotNull()).select("row_key", "bad_reason").first();
-            throw new IllegalArgumentException("data " + d.path() + " has bad rows " + bad + " (e.g. row key "
-                    + example.getString(0) + ": " + example.getString(1) + "); fix them or set data.bad_rows=skip to skip"
-                    + " and report them");
+            throw new IllegalArgumentException("data " + d.path() + " has bad rows: " + report.describe()
+                    + "; fix them or set data.bad_rows=skip to skip and report them");
         }
         Dataset<Row> good = norm.filter(col("bad_reason").isNull());
+        if (good.isEmpty()) {
+            throw new IllegalArgumentException("data " + d.path() + " has no usable rows" + (bad.isEmpty() ? ""
+                    : " (skipped: " + report.describe() + ")") + "; fix the file or point data.path at the right one");
+        }
 
         // 2. clients
         PartitioningConfig pc = cfg.partitioning();
@@ -143,7 +178,19 @@ public final class DataPrep {
                 .persist(StorageLevel.MEMORY_AND_DISK());
         packed.count();
         List<String> classLabels = d.kind() == DataConfig.Kind.CLASSIFICATION ? List.copyOf(labels) : List.of();
-        return new Prepared(packed, sizes, rows, bad, truncated, heldOut, classLabels);
+        long evalRows = 0;
+        for (int c = 0; c < clientIds.size(); c++) {
+            for (String l : labels) {
+                evalRows += split.evalCount(c, l);
+            }
+        }
+        if (d.kind() == DataConfig.Kind.CLASSIFICATION) {
+            String warning = LabelWarnings.unknownLabels(d.labelWords(), labels, cells);
+            if (warning != null) {
+                System.out.println(warning);
+            }
+        }
+        return new Prepared(packed, sizes, rows, bad, truncated, heldOut, classLabels, report.where(), evalRows);
     }
 
     /**
@@ -250,6 +297,14 @@ public final class DataPrep {
         return org.apache.spark.sql.functions.callUDF(udf, args);
     }
 
+    /** The columns that must hold text for {@code data.kind}. */
+    static List<String> textColumns(DataConfig d) {
+        return switch (d.kind()) {
+            case TEXT, CLASSIFICATION -> List.of(d.textColumn());
+            case INSTRUCTION -> List.of(d.promptColumn(), d.responseColumn());
+        };
+    }
+
     /** Reads Parquet, JSON Lines or CSV (with a header row) from any Hadoop path. */
     public static Dataset<Row> read(SparkSession spark, String path, DataConfig.Format format) {
         return switch (format) {
@@ -291,10 +346,14 @@ public final class DataPrep {
         if (naturalIdSource != null) {
             needed.put(naturalIdSource.key(), naturalIdColumn);
         }
+        if (columns.contains(LocatedInput.PROBLEM) && columns.stream().allMatch(c -> c.startsWith("_us_"))) {
+            throw new IllegalArgumentException("data " + d.path() + " has no well-formed row: " + BadRowReport.of(
+                    raw.withColumn("bad_reason", col(LocatedInput.PROBLEM))).describe() + "; fix the file");
+        }
         for (Map.Entry<String, String> e : needed.entrySet()) {
             if (!columns.contains(e.getValue())) {
                 throw new IllegalArgumentException("data " + d.path() + " has no column '" + e.getValue() + "' (columns: "
-                        + columns + "), which " + e.getKey() + " names; set " + e.getKey() + " to an existing column");
+                        + columns.stream().filter(c -> !c.startsWith("_us_")).toList() + "), which " + e.getKey() + " names; set " + e.getKey() + " to an existing column");
             }
         }
         Column prompt;
@@ -331,6 +390,10 @@ public final class DataPrep {
                         lit("empty_text")).when(label.isNull(), lit("null_label"));
             }
         }
+        boolean located = columns.contains(LocatedInput.PROBLEM);
+        if (located) { // reasons found while reading come first: the fields of such a row are null
+            bad = when(col(LocatedInput.PROBLEM).isNotNull(), col(LocatedInput.PROBLEM)).otherwise(bad);
+        }
         Column client = d.clientColumn() == null ? lit(null).cast("string") : col(d.clientColumn()).cast("string");
         if (d.clientColumn() != null) {
             bad = bad.when(client.isNull(), lit("null_client"));
@@ -339,7 +402,9 @@ public final class DataPrep {
         Dataset<Row> out = raw.select(prompt.as("prompt"), response.as("response"), label.as("label"),
                 client.as("client_raw"), natural.as("natural_id"),
                 d.rowKeyColumn() == null ? lit(null).cast("string").as("key_raw") : col(d.rowKeyColumn()).cast("string").as("key_raw"),
-                bad.as("bad_reason"));
+                bad.as("bad_reason"),
+                located ? col(LocatedInput.FILE) : lit(null).cast("string").as(LocatedInput.FILE),
+                located ? col(LocatedInput.LINE) : lit(null).cast("long").as(LocatedInput.LINE));
         if (naturalIdSource != null) {
             out = out.withColumn("bad_reason", when(col("bad_reason").isNull().and(col("natural_id").isNull()),
                     lit(naturalIdSource.nullReason())).otherwise(col("bad_reason")));

@@ -26,12 +26,29 @@ import org.apache.hadoop.conf.Configuration;
  * distinct URIs stay loaded (least recently used first out, closing its native memory), so a job
  * that changes models releases the old one while a method that needs two (a small and a large
  * model) keeps both. The limit is the system property {@code understudy.executor.max_models}
- * (default 2).
+ * (default 2). A model a running task got is never closed under it: eviction removes it from the
+ * cache at once and its last task's end closes it.
  */
 public final class ExecutorModelCache {
     private ExecutorModelCache() {}
 
-    private record Loaded(NDManager manager, DecoderModel model) {}
+    /** A loaded model and the tasks using it; closed when dropped and no task uses it any more. */
+    static final class Loaded {
+        final NDManager manager;
+        final DecoderModel model;
+        int users;
+        boolean dropped;
+        boolean closed;
+
+        Loaded(NDManager manager, DecoderModel model) {
+            this.manager = manager;
+            this.model = model;
+        }
+
+        DecoderModel model() {
+            return model;
+        }
+    }
 
     private static final Map<String, Loaded> MODELS = new LinkedHashMap<>(4, 0.75f, true); // access order
     private static final Map<String, Tokenizer> TOKENIZERS = new LinkedHashMap<>(4, 0.75f, true);
@@ -68,7 +85,10 @@ public final class ExecutorModelCache {
      */
     public static Path localDir(String modelUri, Configuration conf) throws IOException {
         HadoopModelSource src = new HadoopModelSource(URI.create(modelUri), conf);
-        return src.localCopy(Path.of(System.getProperty("java.io.tmpdir"), "understudy-models"));
+        if ("file".equals(new org.apache.hadoop.fs.Path(modelUri).getFileSystem(conf).getUri().getScheme())) {
+            return src.localCopy(null); // used in place
+        }
+        return src.localCopy(dev.understudy.job.storage.VerifiedCopy.privateRoot(Path.of(System.getProperty("java.io.tmpdir"))));
     }
 
     /**
@@ -82,10 +102,23 @@ public final class ExecutorModelCache {
 
     /** The model at {@code modelUri} on {@code cuda:gpuIndex} (CPU for −1), loading it on first use. */
     public static synchronized DecoderModel get(String modelUri, int gpuIndex, HadoopConf hadoop) {
+        Loaded l = acquire(modelUri, gpuIndex, hadoop);
+        org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+        if (task != null) { // in use until the task ends: eviction meanwhile defers the close
+            task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> release(l));
+        } else {
+            release(l); // driver or test code: not pinned
+        }
+        return l.model();
+    }
+
+    /** The loaded model, counted as used until {@link #release}. */
+    static synchronized Loaded acquire(String modelUri, int gpuIndex, HadoopConf hadoop) {
         String key = gpuIndex + "|" + modelUri;
         Loaded l = MODELS.get(key);
         if (l != null) {
-            return l.model();
+            l.users++;
+            return l;
         }
         NDManager m = NDManager.newBaseManager(Devices.select(gpuIndex), "PyTorch");
         try {
@@ -97,6 +130,7 @@ public final class ExecutorModelCache {
             }
             throw (RuntimeException) e;
         }
+        l.users++;
         MODELS.put(key, l);
         // evict by URI: all devices' copies of the least recently used URIs beyond the limit
         List<String> uris = new ArrayList<>();
@@ -115,7 +149,15 @@ public final class ExecutorModelCache {
                 }
             }
         }
-        return l.model();
+        return l;
+    }
+
+    /** Ends one use; a model dropped meanwhile is closed by its last user. */
+    static synchronized void release(Loaded l) {
+        l.users--;
+        if (l.users == 0 && l.dropped) {
+            close(l);
+        }
     }
 
     /**
@@ -148,9 +190,15 @@ public final class ExecutorModelCache {
         }
     }
 
+    /** Drops a model from the cache; its native memory is freed now, or by its last user's release. */
     private static void close(Loaded l) {
-        l.model().close();
-        l.manager().close();
+        l.dropped = true;
+        if (l.users > 0 || l.closed) {
+            return;
+        }
+        l.closed = true;
+        l.model.close();
+        l.manager.close();
     }
 
     /** Drops every cached model and tokenizer (e.g. when a job finishes). */

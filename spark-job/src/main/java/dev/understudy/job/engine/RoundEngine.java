@@ -243,6 +243,11 @@ public final class RoundEngine {
             if (options.stopAfterRound() > 0 && round == options.stopAfterRound()) {
                 break;
             }
+            if (StopRequest.requested() && round < options.rounds()) {
+                System.out.println("stopped after round " + round + " of " + options.rounds() + " (SIGTERM); round " + round
+                        + " is committed in " + store.base() + "; continue with: understudy resume (same --conf and --set)");
+                break;
+            }
         }
         boolean complete = store.lastCommittedRound().orElse(0) == options.rounds() || budgetSpent;
         if (complete) {

@@ -87,14 +87,20 @@ public final class HadoopModelSource implements ModelSource {
         java.nio.file.Path local = cacheRoot.resolve(sha256(signature.toString()).substring(0, 32));
         java.nio.file.Path done = local.resolve(".complete");
         if (Files.exists(done)) {
-            return local;
+            String problem = VerifiedCopy.problem(local, signature.toString());
+            if (problem == null) {
+                return local;
+            }
+            System.err.println("understudy: model copy " + local + " fails verification (" + problem + "); copying again");
+            Files.deleteIfExists(done);
         }
         Files.createDirectories(local);
+        Map<String, String> hashes = new TreeMap<>();
         for (Map.Entry<String, FileStatus> f : files.entrySet()) {
             java.nio.file.Path target = local.resolve(f.getKey());
             java.nio.file.Path tmp = Files.createTempFile(local, "." + f.getKey() + ".", ".part");
             try (InputStream in = fs.open(f.getValue().getPath())) {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                hashes.put(f.getKey(), VerifiedCopy.copyHashing(in, tmp));
             } catch (IOException e) {
                 Files.deleteIfExists(tmp);
                 throw new IOException("cannot copy " + f.getValue().getPath() + " to " + target + ": " + e.getMessage(), e);
@@ -108,7 +114,7 @@ public final class HadoopModelSource implements ModelSource {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         }
         java.nio.file.Path doneTmp = Files.createTempFile(local, ".complete.", ".part");
-        Files.writeString(doneTmp, signature.toString());
+        Files.writeString(doneTmp, VerifiedCopy.marker(signature.toString(), hashes));
         Files.move(doneTmp, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         return local;
     }

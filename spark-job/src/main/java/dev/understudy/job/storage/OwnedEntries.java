@@ -27,7 +27,7 @@ public final class OwnedEntries {
     private OwnedEntries() {}
 
     /** Top-level names Understudy writes in a run directory. */
-    public static final Set<String> NAMES = Set.of("config.yaml", "metrics.jsonl", "metrics.parquet", "eval_per_client",
+    public static final Set<String> NAMES = Set.of("config.yaml", "data.json", "metrics.jsonl", "metrics.parquet", "eval_per_client",
             "evaluations", "exports", "rounds", "adapter", "merged", "method");
 
     /** Whether a top-level entry of a run directory is Understudy's. */
