@@ -200,7 +200,7 @@ public final class FederatedJob {
         }
         List<int[]> responses = new java.util.ArrayList<>();
         for (String l : labels) {
-            var pr = tok.encodePromptResponse(" ", cfg.data().responseFor(l), cfg.data().maxLength(), true, true);
+            var pr = tok.encodePromptResponse(" ", cfg.data().responseFor(l), cfg.data().maxLength(), tok.addBosByDefault(), true);
             responses.add(java.util.Arrays.copyOfRange(pr.ids(), pr.promptLength(), pr.ids().length));
         }
         return new EvalFunction.Labels(labels, responses);
