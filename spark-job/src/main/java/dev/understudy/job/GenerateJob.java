@@ -67,7 +67,7 @@ public final class GenerateJob {
             ServerModel model = o.smallOnly() ? adapted : run.serverModel(adapted);
             List<int[]> ids = new ArrayList<>();
             for (String p : o.prompts()) {
-                ids.add(tok.encodePromptResponse(format(cfg.data(), p), "", cfg.data().maxLength(), true, false).ids());
+                ids.add(tok.encodePromptResponse(format(cfg.data(), p), "", cfg.data().maxLength(), tok.addBosByDefault(), false).ids());
             }
             int eos = tok.eosId().orElse(-1);
             Generator.Config gc = new Generator.Config(o.maxNewTokens(), o.temperature(), o.topP(), eos, o.seed());

@@ -87,7 +87,7 @@ public final class ServerData {
                 skipped.merge(bad, 1L, Long::sum);
                 continue;
             }
-            var pr = tok.encodePromptResponse(prompt, response, d.maxLength(), true, true);
+            var pr = tok.encodePromptResponse(prompt, response, d.maxLength(), tok.addBosByDefault(), true);
             if (pr.truncated()) {
                 truncated++;
             }

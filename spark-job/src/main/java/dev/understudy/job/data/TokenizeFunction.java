@@ -11,8 +11,10 @@ import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 
 /**
- * Tokenises prepared rows on the executors with the base model's tokenizer: BOS + prompt, then the
- * response + EOS, encoded separately so the prompt/response boundary (and so the loss mask) is exact.
+ * Tokenises prepared rows on the executors with the base model's tokenizer: the prompt (after a BOS
+ * only where the tokenizer adds one by default, {@link Tokenizer#addBosByDefault()}, as transformers
+ * does: LLaMA yes, GPT-2 and Qwen2 no), then the response + EOS, encoded separately so the
+ * prompt/response boundary (and so the loss mask) is exact.
  * Input rows: {@code (client_id, row_key, prompt, response, is_eval)}.
  */
 public final class TokenizeFunction implements FlatMapFunction<Iterator<Row>, ClientData.TokenizedRow> {
@@ -37,7 +39,7 @@ public final class TokenizeFunction implements FlatMapFunction<Iterator<Row>, Cl
         List<ClientData.TokenizedRow> out = new ArrayList<>();
         while (rows.hasNext()) {
             Row r = rows.next();
-            var pr = tok.encodePromptResponse(r.getString(2), r.getString(3), maxLength, true, true);
+            var pr = tok.encodePromptResponse(r.getString(2), r.getString(3), maxLength, tok.addBosByDefault(), true);
             out.add(new ClientData.TokenizedRow(r.getString(0), r.getString(1), r.getBoolean(4),
                     new ClientData.Tokens(pr.ids(), pr.promptLength()), pr.truncated()));
         }

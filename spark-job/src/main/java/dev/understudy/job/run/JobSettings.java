@@ -44,7 +44,7 @@ public final class JobSettings {
         }
         List<int[]> responses = new ArrayList<>();
         for (String l : labels) {
-            var pr = tok.encodePromptResponse(" ", cfg.data().responseFor(l), cfg.data().maxLength(), true, true);
+            var pr = tok.encodePromptResponse(" ", cfg.data().responseFor(l), cfg.data().maxLength(), tok.addBosByDefault(), true);
             responses.add(Arrays.copyOfRange(pr.ids(), pr.promptLength(), pr.ids().length));
         }
         return new EvalFunction.Labels(labels, responses);
