@@ -54,8 +54,10 @@ final class NotebookRunner implements AutoCloseable {
     private final StringWriter replOut = new StringWriter();
     private final SparkSession spark;
     private final Map<String, String> sessionConf;
-    private final Parser markdown = Parser.builder().build();
-    private final HtmlRenderer html = HtmlRenderer.builder().build();
+    // Zeppelin's %md renders GitHub-style tables too
+    private final List<org.commonmark.Extension> gfm = List.of(org.commonmark.ext.gfm.tables.TablesExtension.create());
+    private final Parser markdown = Parser.builder().extensions(gfm).build();
+    private final HtmlRenderer html = HtmlRenderer.builder().extensions(gfm).build();
 
     /**
      * @param work a scratch directory (REPL classes; the notes' own files go where they say)
@@ -208,7 +210,14 @@ final class NotebookRunner implements AutoCloseable {
         if (r instanceof Results.Incomplete$) {
             return "incomplete Scala input (an unclosed bracket, string or block?)" + (msg.isEmpty() ? "" : ": " + msg);
         }
-        return msg.isEmpty() ? "Scala error (no message)" : firstLines(msg, 12);
+        if (msg.isEmpty()) {
+            return "Scala error (no message)";
+        }
+        // the compiler's "error:" lines (or the exception) first, then the echoed code with its caret
+        List<String> lines = msg.lines().toList();
+        List<String> first = lines.stream().filter(l -> l.contains("error:") || l.matches("^[\\w.$]+(Exception|Error)\\b.*"))
+                .toList();
+        return firstLines(String.join("\n", first.isEmpty() ? lines : first) + (first.isEmpty() ? "" : "\n" + msg), 12);
     }
 
     private String sql(String text, StringBuilder output) {

@@ -72,10 +72,10 @@ class NotebookRunnerTest {
                 "03-bring-your-own-data", "04-fedpt");
     }
 
-    /** A copy of the first note with paragraph {@code index} replaced by {@code text}. */
+    /** The first {@code index} paragraphs of the first note, the last replaced by {@code body}. */
     private static ZeppelinNote broken(int index, String interpreter, String body) {
         ZeppelinNote n = notes.get(0);
-        List<ZeppelinNote.Paragraph> ps = new ArrayList<>(n.paragraphs());
+        List<ZeppelinNote.Paragraph> ps = new ArrayList<>(n.paragraphs().subList(0, index));
         ZeppelinNote.Paragraph p = ps.get(index - 1);
         ps.set(index - 1, new ZeppelinNote.Paragraph(p.index(), p.id(), p.title(), interpreter, body));
         return new ZeppelinNote(n.file(), n.name(), List.copyOf(ps));
@@ -117,6 +117,8 @@ class NotebookRunnerTest {
 
         Outcome md = runner.run(broken(2, "md", "  \n")).get(1);
         assertThat(md.error()).isEqualTo("renders to nothing");
+        Outcome table = runner.run(broken(2, "md", "| a | b |\n|---|---|\n| 1 | 2 |")).get(1);
+        assertThat(table.output()).contains("<table>", "<td>2</td>");
 
         Outcome other = runner.run(broken(2, "sh", "ls")).get(1);
         assertThat(other.error()).contains("%sh is not run");
