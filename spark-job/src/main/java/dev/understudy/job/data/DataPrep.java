@@ -56,7 +56,12 @@ public final class DataPrep {
      * @param labels the distinct label values of classification data (sorted; empty for other kinds)
      */
     public record Prepared(JavaPairRDD<String, ClientData> clients, Map<String, Long> trainSizes, long rows,
-            Map<String, Long> skipped, long truncated, long heldOut, List<String> labels) {
+            Map<String, Long> skipped, long truncated, long heldOut, List<String> labels, LabelMix labelMix) {
+        public Prepared(JavaPairRDD<String, ClientData> clients, Map<String, Long> trainSizes, long rows,
+                Map<String, Long> skipped, long truncated, long heldOut, List<String> labels) {
+            this(clients, trainSizes, rows, skipped, truncated, heldOut, labels, null);
+        }
+
         public long skippedTotal() {
             return skipped.values().stream().mapToLong(Long::longValue).sum();
         }
@@ -143,7 +148,12 @@ public final class DataPrep {
                 .persist(StorageLevel.MEMORY_AND_DISK());
         packed.count();
         List<String> classLabels = d.kind() == DataConfig.Kind.CLASSIFICATION ? List.copyOf(labels) : List.of();
-        return new Prepared(packed, sizes, rows, bad, truncated, heldOut, classLabels);
+        long[] evalSizes = new long[clientIds.size()];
+        for (int c = 0; c < evalSizes.length; c++) {
+            evalSizes[c] = split.clientEvalCount(c);
+        }
+        LabelMix mix = classLabels.isEmpty() ? null : new LabelMix(clientIds, labels, cells, evalSizes);
+        return new Prepared(packed, sizes, rows, bad, truncated, heldOut, classLabels, mix);
     }
 
     /**
