@@ -57,6 +57,7 @@ public final class Figures {
         }
         add(figs, out, "accuracy", acc);
         XYChart bytes = xy("Bytes per round (MB)", "MB");
+        bytes.getStyler().setYAxisDecimalPattern("0.###");
         for (RunData r : runs) {
             series(bytes, r.name() + " up", r, x -> x.bytesUp() / 1e6);
             series(bytes, r.name() + " down", r, x -> x.bytesDown() / 1e6);
