@@ -90,6 +90,9 @@ public final class FederatedJob {
         int partitions = Math.max(1, sc.defaultParallelism());
         sc.setJobGroup("understudy-data", "data: read, assign clients, tokenise", false);
         DataPrep.Prepared prepared = DataPrep.prepare(spark, cfg, partitions);
+        if (prepared.labelMix() != null) { // for `understudy report`'s label-mix heat map
+            store.writeString(dev.understudy.job.data.LabelMix.FILE, prepared.labelMix().toJson());
+        }
         DataPrep.Prepared data = null;
         try {
             data = dataView.apply(prepared);

@@ -44,6 +44,8 @@ public final class Main {
               pretrain  pretrain a model family from scratch (understudy pretrain --help)
               compress  build a pruned / layer-dropped model, optionally distilled ('understudy compress --help')
               bench     benchmarks that print figures: bench engine, bench fedpt [--help] (see README.md)
+              report    figures and report.html of run directories: report RUN_DIR... --out DIR
+              experiment  run a grid of methods x configs x seeds x parameters: experiment --grid FILE
 
             options:
               --conf FILE        YAML configuration, applied after conf/defaults.yaml (repeatable)
@@ -119,6 +121,12 @@ public final class Main {
         }
         if (command.equals("compress")) {
             return CompressCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
+        }
+        if (command.equals("report")) {
+            return dev.understudy.job.report.ReportCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
+        }
+        if (command.equals("experiment")) {
+            return dev.understudy.job.experiment.ExperimentCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out);
         }
         if (command.equals("bench")) {
             return dev.understudy.job.bench.Bench.run(Arrays.copyOfRange(args, 1, args.length));

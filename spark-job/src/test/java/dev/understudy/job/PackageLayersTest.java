@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>
  * cli        Main (dispatches every command)
- * workflows  quickstart, bench (compose jobs)
+ * workflows  quickstart, bench, experiment (compose jobs)
  * jobs       the other root classes (FederatedJob, EvaluateJob, GenerateJob, ExportJob, ...), pretrain, models
  * run        the committed-run reader and job settings shared by the jobs
  * method     the concrete methods (FedAvg-LoRA, FedPT)
@@ -95,8 +95,8 @@ class PackageLayersTest {
     private static final Map<String, List<String>> PACKAGES = new LinkedHashMap<>();
 
     static {
-        PACKAGES.put("workflows", List.of("quickstart", "bench"));
-        PACKAGES.put("jobs", List.of("pretrain", "models"));
+        PACKAGES.put("workflows", List.of("quickstart", "bench", "experiment"));
+        PACKAGES.put("jobs", List.of("pretrain", "models", "report"));
         PACKAGES.put("run", List.of("run"));
         PACKAGES.put("method", List.of("method"));
         PACKAGES.put("data", List.of("data"));

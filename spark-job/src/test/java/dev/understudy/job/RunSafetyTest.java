@@ -75,7 +75,7 @@ class RunSafetyTest extends SparkTestBase {
         try (var s = Files.list(out)) {
             assertThat(s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")))
                     .containsExactlyInAnyOrder("config.yaml", "data.json", "metrics.jsonl", "metrics.parquet", "eval_per_client", "rounds",
-                            "adapter");
+                            "adapter", "label_mix.json");
         }
     }
 

@@ -57,11 +57,11 @@ public final class DataPrep {
      */
     public record Prepared(JavaPairRDD<String, ClientData> clients, Map<String, Long> trainSizes, long rows,
             Map<String, Long> skipped, long truncated, long heldOut, List<String> labels, Map<String, String> skippedAt,
-            long evalRows) {
+            long evalRows, LabelMix labelMix) {
         /** Without the locations of skipped rows and the evaluation count (views built from another Prepared). */
         public Prepared(JavaPairRDD<String, ClientData> clients, Map<String, Long> trainSizes, long rows,
                 Map<String, Long> skipped, long truncated, long heldOut, List<String> labels) {
-            this(clients, trainSizes, rows, skipped, truncated, heldOut, labels, Map.of(), 0);
+            this(clients, trainSizes, rows, skipped, truncated, heldOut, labels, Map.of(), 0, null);
         }
 
         /** What the run's data line reports: clients, rows, held-out and evaluation rows, skips with where. */
@@ -190,7 +190,12 @@ public final class DataPrep {
                 System.out.println(warning);
             }
         }
-        return new Prepared(packed, sizes, rows, bad, truncated, heldOut, classLabels, report.where(), evalRows);
+        long[] evalSizes = new long[clientIds.size()];
+        for (int c = 0; c < evalSizes.length; c++) {
+            evalSizes[c] = split.clientEvalCount(c);
+        }
+        LabelMix mix = classLabels.isEmpty() ? null : new LabelMix(clientIds, labels, cells, evalSizes);
+        return new Prepared(packed, sizes, rows, bad, truncated, heldOut, classLabels, report.where(), evalRows, mix);
     }
 
     /**

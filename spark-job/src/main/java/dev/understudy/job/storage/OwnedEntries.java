@@ -28,7 +28,7 @@ public final class OwnedEntries {
 
     /** Top-level names Understudy writes in a run directory. */
     public static final Set<String> NAMES = Set.of("config.yaml", "data.json", "metrics.jsonl", "metrics.parquet", "eval_per_client",
-            "evaluations", "exports", "rounds", "adapter", "merged", "method");
+            "evaluations", "exports", "rounds", "adapter", "merged", "method", "label_mix.json");
 
     /** Whether a top-level entry of a run directory is Understudy's. */
     static boolean owned(String name) {
