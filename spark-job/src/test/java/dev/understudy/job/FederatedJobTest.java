@@ -131,6 +131,6 @@ class FederatedJobTest extends SparkTestBase {
     @Test
     void badRowsFailByDefaultNamingTheReason() {
         assertThatThrownBy(() -> FederatedJob.run(spark, config("run-bad", "data.bad_rows=fail"), false))
-                .hasMessageContaining("null_text=1").hasMessageContaining("data.bad_rows=skip");
+                .hasMessageContaining("null_text 1 (first at ").hasMessageContaining(".parquet:").hasMessageContaining("data.bad_rows=skip");
     }
 }
