@@ -1,14 +1,15 @@
 package dev.understudy.ops.model;
 
+import static dev.understudy.ops.model.OracleInputs.ids;
+import static dev.understudy.ops.model.OracleInputs.json;
+import static dev.understudy.ops.model.OracleInputs.maskedMaxDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.understudy.ops.infer.Generator;
 import dev.understudy.ops.infer.ModelLogitSource;
 import dev.understudy.ops.io.DirectoryModelSource;
@@ -190,52 +191,9 @@ class HfOracleTest {
         return ORACLE.resolve(fx.get("dir").getAsString());
     }
 
-    static JsonObject json(Path file) throws IOException {
-        return JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-    }
-
     static NDArray forward(DecoderModel model, LoraAdapter adapter, JsonObject in, NDManager m) {
         return model.forward(ids(in, "input_ids", m), ids(in, "attention_mask", m), ids(in, "position_ids", m),
                 null, adapter, null);
-    }
-
-    static NDArray ids(JsonObject in, String key, NDManager m) {
-        long[][] x = longs(in.getAsJsonArray(key));
-        return Ops.fromLongs(m, Arrays.stream(x).flatMapToLong(Arrays::stream).toArray(), new Shape(x.length, x[0].length));
-    }
-
-    /** Max |got − want| over [B, T, width] arrays, at positions whose attention mask is 1. */
-    static double maskedMaxDiff(float[] got, float[] want, JsonObject in, int width) {
-        long[][] mask = longs(in.getAsJsonArray("attention_mask"));
-        int t = mask[0].length;
-        assertThat(got).hasSameSizeAs(want);
-        assertThat(want.length).isEqualTo(mask.length * t * width);
-        double diff = 0;
-        for (int bi = 0; bi < mask.length; bi++) {
-            for (int ti = 0; ti < t; ti++) {
-                if (mask[bi][ti] == 0) {
-                    continue;
-                }
-                for (int k = 0; k < width; k++) {
-                    int idx = (bi * t + ti) * width + k;
-                    diff = Math.max(diff, Math.abs(got[idx] - want[idx]));
-                }
-            }
-        }
-        return diff;
-    }
-
-    private static long[][] longs(JsonArray rows) {
-        List<long[]> out = new ArrayList<>();
-        for (var r : rows) {
-            JsonArray a = r.getAsJsonArray();
-            long[] x = new long[a.size()];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = a.get(i).getAsLong();
-            }
-            out.add(x);
-        }
-        return out.toArray(new long[0][]);
     }
 
     private static int[] ints(JsonArray a) {

@@ -1,16 +1,16 @@
 package dev.understudy.ops.surgery;
 
+import static dev.understudy.ops.model.OracleInputs.ids;
+import static dev.understudy.ops.model.OracleInputs.json;
+import static dev.understudy.ops.model.OracleInputs.maskedMaxDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.understudy.ops.io.DirectoryModelSink;
 import dev.understudy.ops.io.SafetensorsReader;
 import dev.understudy.ops.model.DecoderModel;
@@ -19,7 +19,6 @@ import dev.understudy.ops.model.ModelConfigs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -131,47 +130,4 @@ class DerivedOracleTest {
         }));
     }
 
-    static JsonObject json(Path file) throws IOException {
-        return JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-    }
-
-    static NDArray ids(JsonObject in, String key, NDManager m) {
-        long[][] x = longs(in.getAsJsonArray(key));
-        long[] flat = new long[x.length * x[0].length];
-        for (int i = 0; i < x.length; i++) {
-            System.arraycopy(x[i], 0, flat, i * x[0].length, x[0].length);
-        }
-        return m.create(flat, new Shape(x.length, x[0].length));
-    }
-
-    /** Max |got − want| over [B, T, width] arrays at positions whose attention mask is 1. */
-    static double maskedMaxDiff(float[] got, float[] want, JsonObject in, int width) {
-        long[][] mask = longs(in.getAsJsonArray("attention_mask"));
-        int t = mask[0].length;
-        assertThat(got).hasSameSizeAs(want);
-        assertThat(want.length).isEqualTo(mask.length * t * width);
-        double diff = 0;
-        for (int b = 0; b < mask.length; b++) {
-            for (int ti = 0; ti < t; ti++) {
-                for (int k = 0; mask[b][ti] == 1 && k < width; k++) {
-                    int idx = (b * t + ti) * width + k;
-                    diff = Math.max(diff, Math.abs(got[idx] - want[idx]));
-                }
-            }
-        }
-        return diff;
-    }
-
-    private static long[][] longs(JsonArray rows) {
-        List<long[]> out = new ArrayList<>();
-        for (JsonElement r : rows) {
-            JsonArray a = r.getAsJsonArray();
-            long[] x = new long[a.size()];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = a.get(i).getAsLong();
-            }
-            out.add(x);
-        }
-        return out.toArray(new long[0][]);
-    }
 }
