@@ -395,13 +395,14 @@ public final class DataPrep {
                         lit("empty_text")).when(label.isNull(), lit("null_label"));
             }
         }
-        boolean located = columns.contains(LocatedInput.PROBLEM);
-        if (located) { // reasons found while reading come first: the fields of such a row are null
-            bad = when(col(LocatedInput.PROBLEM).isNotNull(), col(LocatedInput.PROBLEM)).otherwise(bad);
-        }
         Column client = d.clientColumn() == null ? lit(null).cast("string") : col(d.clientColumn()).cast("string");
         if (d.clientColumn() != null) {
             bad = bad.when(client.isNull(), lit("null_client"));
+        }
+        boolean located = columns.contains(LocatedInput.PROBLEM);
+        if (located) { // reasons found while reading come first (the fields of such a row are null); last, as
+            // otherwise() closes the chain
+            bad = when(col(LocatedInput.PROBLEM).isNotNull(), col(LocatedInput.PROBLEM)).otherwise(bad);
         }
         Column natural = naturalIdColumn == null ? lit(null).cast("string") : col(naturalIdColumn).cast("string");
         Dataset<Row> out = raw.select(prompt.as("prompt"), response.as("response"), label.as("label"),

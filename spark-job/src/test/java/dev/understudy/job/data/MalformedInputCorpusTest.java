@@ -79,6 +79,18 @@ class MalformedInputCorpusTest extends SparkTestBase {
     }
 
     @Test
+    void aClientColumnWithAMissingClientBesideAMalformedLineReportsBoth() throws Exception {
+        // JSON Lines with a client column: the client check and the reading problems combine
+        Path p = tmp.resolve("clients.jsonl");
+        Files.writeString(p, "{\"text\": \"a\", \"client\": \"u1\"}\n{\"text\": \"b\"}\n"
+                + "{\"text\": \"c\", \"client\": \"u2\"}\n{\"text\": \"d\", \"client\"\n");
+        BadRowReport r = skipReport(p, "data.bad_rows=skip", "data.client_column=client", "partitioning=null");
+        assertThat(r.counts()).containsExactlyInAnyOrderEntriesOf(Map.of("null_client", 1L, "malformed_json", 1L));
+        assertThat(r.where()).containsExactlyInAnyOrderEntriesOf(
+                Map.of("null_client", "clients.jsonl:2", "malformed_json", "clients.jsonl:4"));
+    }
+
+    @Test
     void aLineWithoutItsClosingBraceIsMalformedJson() {
         assertOneBadKind("malformed_json.jsonl", "malformed_json", 3);
     }
